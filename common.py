@@ -1,0 +1,160 @@
+"""Pieces shared by the pipeline's stages: one-line errors, atomic writes, presets,
+and the loading of episode files (`record/*.npz`, SPEC "Extraction")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+FRAME_SHAPE = (64, 64, 3)
+ACTION_DIM = 3
+
+
+class UserError(Exception):
+    """A failed precondition: reported as one line naming the file, exit status 2."""
+
+
+def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
+    """Run a script's main(); a UserError becomes `prog: error: message` and exit 2."""
+    prog = Path(sys.argv[0]).name
+    try:
+        return main(argv) or 0
+    except UserError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; finished work is kept, run again to resume", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------- atomic writes
+
+
+def _atomic_write(path: str | os.PathLike, write: Callable[[object], None], mode: str) -> None:
+    """Write through `write(fileobj)` to a temporary file beside `path`, then rename it in."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    _atomic_write(path, lambda f: f.write(text), "w")
+
+
+def atomic_write_json(path: str | os.PathLike, obj: object) -> None:
+    atomic_write_text(path, json.dumps(obj))
+
+
+def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    _atomic_write(path, lambda f: np.savez_compressed(f, **arrays), "wb")
+
+
+def read_json(path: str | os.PathLike, what: str) -> object:
+    """Load a JSON file, or raise a UserError naming it and what it should hold."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found (expected {what})")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not valid JSON (expected {what}): {e}") from None
+
+
+# ---------------------------------------------------------------- presets
+
+# Defaults in each script are the paper's values; a preset overrides some of them
+# for one stage. Flags given on the command line still win.
+PRESETS: dict[str, dict[str, dict[str, object]]] = {
+    "paper": {},
+    "tiny": {
+        "extract": {"trials": 4, "max_frames": 200},
+        "vae_train": {"epochs": 1, "batch_size": 32, "max_files": 16},
+        "series": {},
+        "rnn_train": {"steps": 60, "batch_size": 8, "seq_len": 99},
+        "train": {"num_worker": 8, "num_episode": 2, "eval_steps": 2, "eval_episodes": 4,
+                  "generations": 4, "max_steps": 150},
+        "model": {"trials": 4, "max_steps": 150},
+    },
+}
+
+
+def parse_with_preset(parser: argparse.ArgumentParser, stage: str,
+                      argv: list[str] | None) -> argparse.Namespace:
+    """Parse `argv` after applying the defaults of `--preset` for this stage."""
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="paper",
+                        help="named settings; 'tiny' shrinks every stage to run in minutes")
+    known, _ = parser.parse_known_args(argv)
+    parser.set_defaults(**PRESETS[known.preset].get(stage, {}))
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- episode files
+
+
+class EpisodeError(Exception):
+    """An episode file that is truncated, corrupt or of the wrong shape."""
+
+
+def list_episode_files(data_dir: str | os.PathLike) -> list[Path]:
+    """The `*.npz` files in `data_dir`, sorted; a UserError if there are none."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise UserError(f"{data_dir}/: folder not found (expected episode files, *.npz)")
+    files = sorted(p for p in data_dir.glob("*.npz") if not p.name.startswith("."))
+    if not files:
+        raise UserError(f"{data_dir}/: no episode files (*.npz) found")
+    return files
+
+
+def load_episode(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read one episode: `obs` uint8 [T,64,64,3] and `action` [T,3]; EpisodeError if bad."""
+    try:
+        with np.load(path) as data:
+            if "obs" not in data or "action" not in data:
+                raise EpisodeError(f"{path}: missing array 'obs' or 'action'")
+            obs, action = data["obs"], data["action"]
+    except EpisodeError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise EpisodeError(f"{path}: unreadable ({type(e).__name__}: {e})") from None
+    if obs.dtype != np.uint8 or obs.ndim != 4 or obs.shape[1:] != FRAME_SHAPE:
+        raise EpisodeError(f"{path}: obs is {obs.dtype}{list(obs.shape)}, "
+                           f"expected uint8[T,64,64,3]")
+    if action.ndim != 2 or action.shape != (len(obs), ACTION_DIM):
+        raise EpisodeError(f"{path}: action is {list(action.shape)}, expected [{len(obs)},3]")
+    if len(obs) == 0:
+        raise EpisodeError(f"{path}: empty episode")
+    return {"obs": obs, "action": action.astype(np.float32)}
+
+
+def iter_episodes(files: list[Path]) -> Iterator[tuple[Path, dict[str, np.ndarray]]]:
+    """Yield (path, episode) for every readable file; warn about and skip the others."""
+    for path in files:
+        try:
+            yield path, load_episode(path)
+        except EpisodeError as e:
+            print(f"warning: skipping bad episode file {e}", file=sys.stderr)

@@ -1,0 +1,157 @@
+"""Record random-policy CarRacing episodes for training V and M (SPEC "Extraction").
+
+Each episode is saved as `OUT/<episode seed>.npz` with `obs` uint8 [T,64,64,3] and
+`action` float16 [T,3]. The policy is the agent with random weights: a controller
+with Cauchy weights of a random scale acting on z ~ N(0, I), h = 0.
+
+The episode seeds of a run are drawn from the base seed (`--seed`), so the same
+command gives the same files and, after a crash, only makes those still missing.
+Several workers (`extract.bash`, or `mpirun -np K python extract.py`) split one list
+of distinct seeds between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from common import EpisodeError, atomic_savez, load_episode, parse_with_preset, run_main
+from env import make_env, squash_action
+
+Z_SIZE = 32
+SEED_FILE = "extract_seed.txt"
+
+
+def episode_seeds(base_seed: int, count: int) -> list[int]:
+    """`count` distinct episode seeds in [0, 2^31-1) drawn from `base_seed`."""
+    rng = np.random.default_rng(base_seed)
+    seeds: dict[int, None] = {}
+    while len(seeds) < count:
+        seeds.setdefault(int(rng.integers(0, 2**31 - 1)), None)
+    return list(seeds)
+
+
+def resolve_base_seed(out_dir: Path, seed: int | None) -> int:
+    """The given seed, else the one saved in OUT/extract_seed.txt, else a new random one.
+
+    Saving it lets the same command resume; the file is created with a hard link so
+    that workers starting at once all agree on one seed.
+    """
+    if seed is not None:
+        return seed
+    path = out_dir / SEED_FILE
+    if not path.exists():
+        fresh = int(np.random.SeedSequence().entropy % (2**31 - 1))
+        tmp = out_dir / f".{SEED_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(f"{fresh}\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    text = path.read_text().strip()
+    if not text.isdigit():
+        raise SystemExit(f"extract.py: error: {path}: expected one integer seed, got {text!r}")
+    return int(text)
+
+
+def worker_slot(worker_index: int | None, num_workers: int | None) -> tuple[int, int]:
+    """(index, count) of this worker: from the flags, else from MPI, else (0, 1)."""
+    if worker_index is not None or num_workers is not None:
+        index, count = worker_index or 0, num_workers or 1
+    elif "PMI_SIZE" in os.environ or "OMPI_COMM_WORLD_SIZE" in os.environ:
+        from mpi4py import MPI
+
+        index, count = MPI.COMM_WORLD.Get_rank(), MPI.COMM_WORLD.Get_size()
+    else:
+        index, count = 0, 1
+    if not 0 <= index < count:
+        raise SystemExit(f"extract.py: error: --worker-index {index} not in [0, {count})")
+    return index, count
+
+
+def random_policy_episode(env, seed: int, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """One episode of the authors' random policy; obs[t] is the frame seen before action[t]."""
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.0, 0.01)
+    weight = rng.standard_cauchy((Z_SIZE, 3)) * scale  # rows for h multiply h = 0
+    bias = rng.standard_cauchy(3) * scale
+    obs, _ = env.reset(seed=seed)
+    frames, actions = [], []
+    for _ in range(max_frames):
+        z = rng.standard_normal(Z_SIZE)
+        action = squash_action(np.tanh(z @ weight + bias))
+        frames.append(obs)
+        actions.append(action)
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    return np.stack(frames), np.asarray(actions, dtype=np.float16)
+
+
+def is_complete(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        load_episode(path)
+        return True
+    except EpisodeError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=200, help="episodes per worker")
+    parser.add_argument("--max-frames", type=int, default=1000, help="frames per episode")
+    parser.add_argument("--out", default="record", help="folder for the episode files")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="base seed (default: the one in OUT/extract_seed.txt, else random)")
+    parser.add_argument("--worker-index", type=int, default=None,
+                        help="this worker's index (default: MPI rank, else 0)")
+    parser.add_argument("--num-workers", type=int, default=None,
+                        help="workers sharing the run (default: MPI size, else 1)")
+    args = parse_with_preset(parser, "extract", argv)
+    if args.trials < 1 or args.max_frames < 1:
+        parser.error("--trials and --max-frames must be at least 1")
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index, count = worker_slot(args.worker_index, args.num_workers)
+    base_seed = resolve_base_seed(out_dir, args.seed)
+    seeds = episode_seeds(base_seed, count * args.trials)[index * args.trials:][: args.trials]
+    if index == 0:
+        print(f"extract: base seed {base_seed}, {count} worker(s) x {args.trials} episodes "
+              f"-> {out_dir}/", file=sys.stderr)
+
+    todo = []
+    for seed in seeds:
+        for stale in out_dir.glob(f".{seed}.npz.*.tmp"):  # left by a killed run
+            stale.unlink(missing_ok=True)
+        if not is_complete(out_dir / f"{seed}.npz"):
+            todo.append(seed)
+    done = len(seeds) - len(todo)
+
+    env = make_env(full_episode=True, max_episode_steps=args.max_frames)
+    frames_total, start = 0, time.perf_counter()
+    bar = tqdm(todo, desc=f"extract worker {index}", unit="ep", initial=done, total=len(seeds),
+               mininterval=1.0 if count == 1 else 10.0)
+    for seed in bar:
+        obs, action = random_policy_episode(env, seed, args.max_frames)
+        atomic_savez(out_dir / f"{seed}.npz", obs=obs, action=action)
+        frames_total += len(obs)
+        bar.set_postfix(fps=f"{frames_total / (time.perf_counter() - start):.0f}")
+    env.close()
+    print(f"extract worker {index}: {len(todo)} new episodes ({frames_total} frames), "
+          f"{done} already on disk", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

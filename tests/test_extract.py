@@ -1,0 +1,150 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_script, script_env
+
+from common import iter_episodes, list_episode_files, load_episode
+from env import make_env
+from extract import episode_seeds, random_policy_episode
+
+
+def test_random_policy_actions_in_range():
+    env = make_env(full_episode=True, max_episode_steps=60)
+    for seed in (1, 2, 3):
+        obs, action = random_policy_episode(env, seed, 60)
+        assert obs.shape == (60, 64, 64, 3) and obs.dtype == np.uint8
+        assert action.shape == (60, 3) and action.dtype == np.float16
+        assert np.all(np.abs(action[:, 0]) <= 1)
+        assert np.all((action[:, 1] >= 0) & (action[:, 1] <= 1))
+        assert np.all((action[:, 2] >= 0) & (action[:, 2] <= 1))
+    env.close()
+
+
+def test_episode_seeds_distinct_and_deterministic():
+    seeds = episode_seeds(3, 500)
+    assert len(set(seeds)) == 500
+    assert seeds == episode_seeds(3, 500)
+    assert episode_seeds(3, 10) == seeds[:10]
+    assert seeds[:10] != episode_seeds(4, 10)
+
+
+def test_extract_writes_episode_files(tmp_path):
+    run_script("extract.py", "--trials", "2", "--max-frames", "25", "--seed", "11",
+               "--out", str(tmp_path / "a"))
+    files = list_episode_files(tmp_path / "a")
+    assert [int(f.stem) for f in files] == sorted(episode_seeds(11, 2))
+    for f in files:
+        with np.load(f) as data:
+            assert set(data.files) == {"obs", "action"}
+            assert data["obs"].dtype == np.uint8 and data["obs"].shape == (25, 64, 64, 3)
+            assert data["action"].dtype == np.float16 and data["action"].shape == (25, 3)
+    # obs[0] is the reset frame of the episode's seed
+    seed = int(files[0].stem)
+    env = make_env(full_episode=True)
+    reset_obs, _ = env.reset(seed=seed)
+    np.testing.assert_array_equal(load_episode(files[0])["obs"][0], reset_obs)
+    # same --seed, same files
+    run_script("extract.py", "--trials", "2", "--max-frames", "25", "--seed", "11",
+               "--out", str(tmp_path / "b"))
+    for f in files:
+        a, b = load_episode(f), load_episode(tmp_path / "b" / f.name)
+        np.testing.assert_array_equal(a["obs"], b["obs"])
+        np.testing.assert_array_equal(a["action"], b["action"])
+
+
+def test_extract_without_seed_saves_it_for_resume(tmp_path):
+    out = tmp_path / "rec"
+    run_script("extract.py", "--trials", "1", "--max-frames", "5", "--out", str(out))
+    seed = int((out / "extract_seed.txt").read_text())
+    first = {f.name for f in list_episode_files(out)}
+    assert first == {f"{episode_seeds(seed, 1)[0]}.npz"}
+    proc = run_script("extract.py", "--trials", "2", "--max-frames", "5", "--out", str(out))
+    assert "1 new episodes" in proc.stderr and "1 already on disk" in proc.stderr
+    assert first < {f.name for f in list_episode_files(out)}
+
+
+def test_extract_killed_then_resumed(tmp_path):
+    out = tmp_path / "rec"
+    cmd = [sys.executable, "extract.py", "--trials", "3", "--max-frames", "150",
+           "--seed", "5", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=script_env(), stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("*.npz")):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    files = list(out.glob("*.npz"))
+    assert 1 <= len(files) < 3, "kill should land after the first episode"
+    for f in files:  # every visible file is complete
+        load_episode(f)
+    before = {f.name: os.stat(f).st_mtime_ns for f in files}
+    proc = run_script(*cmd[1:])
+    after = list_episode_files(out)
+    assert len(after) == 3
+    assert f"{3 - len(files)} new episodes" in proc.stderr
+    for name, mtime in before.items():  # finished work is not redone
+        assert os.stat(out / name).st_mtime_ns == mtime
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_extract_bash_two_workers(tmp_path):
+    out = tmp_path / "rec"
+    run_script("extract.bash", "--trials", "2", "--max-frames", "10", "--seed", "9",
+               "--out", str(out), env=script_env(WORKERS="2"))
+    names = {int(f.stem) for f in list_episode_files(out)}
+    assert names == set(episode_seeds(9, 4))
+    # ROUNDS: 1 worker at a time, 2 rounds -> the same four episodes
+    out2 = tmp_path / "rec2"
+    run_script("extract.bash", "--trials", "2", "--max-frames", "10", "--seed", "9",
+               "--out", str(out2), env=script_env(WORKERS="1", ROUNDS="2"))
+    assert {int(f.stem) for f in list_episode_files(out2)} == names
+
+
+def test_extract_bash_fails_when_a_worker_fails(tmp_path):
+    proc = run_script("extract.bash", "--trials", "0", "--out", str(tmp_path / "r"),
+                      env=script_env(WORKERS="2"), check=False)
+    assert proc.returncode != 0
+    assert "2 of 2 workers failed" in proc.stderr
+
+
+def test_extract_under_mpirun_splits_seeds(tmp_path):
+    out = tmp_path / "rec"
+    mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    proc = subprocess.run([mpirun, "-np", "2", sys.executable, "extract.py", "--trials", "1",
+                           "--max-frames", "5", "--seed", "4", "--out", str(out)],
+                          cwd=ROOT, env=script_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert {int(f.stem) for f in list_episode_files(out)} == set(episode_seeds(4, 2))
+
+
+def test_check_record_reports_corrupt_file(tmp_path):
+    run_script("extract.py", "--trials", "2", "--max-frames", "5", "--seed", "1",
+               "--out", str(tmp_path))
+    good = list_episode_files(tmp_path)
+    (tmp_path / "123.npz").write_bytes(good[0].read_bytes()[:200])  # truncated
+    np.savez_compressed(tmp_path / "456.npz", obs=np.zeros((5, 32, 32, 3), np.uint8),
+                        action=np.zeros((5, 3), np.float16))
+    proc = run_script("check_record.py", str(tmp_path), check=False)
+    assert proc.returncode == 1
+    assert "2 good episodes, 10 frames" in proc.stdout
+    assert "123.npz" in proc.stdout and "456.npz" in proc.stdout
+    loaded = list(iter_episodes(list_episode_files(tmp_path)))
+    assert [p.name for p, _ in loaded] == [f.name for f in good]
+
+
+@pytest.mark.parametrize("make", [False, True])
+def test_check_record_missing_or_empty_folder(tmp_path, make):
+    folder = tmp_path / "record"
+    if make:
+        folder.mkdir()
+    proc = run_script("check_record.py", str(folder), check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert str(folder) in proc.stderr

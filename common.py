@@ -69,8 +69,9 @@ def atomic_write_json(path: str | os.PathLike, obj: object) -> None:
     atomic_write_text(path, json.dumps(obj))
 
 
-def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    _atomic_write(path, lambda f: np.savez_compressed(f, **arrays), "wb")
+def atomic_savez(path: str | os.PathLike, compress: bool = True, **arrays: np.ndarray) -> None:
+    save = np.savez_compressed if compress else np.savez
+    _atomic_write(path, lambda f: save(f, **arrays), "wb")
 
 
 def read_json(path: str | os.PathLike, what: str) -> object:
@@ -82,6 +83,40 @@ def read_json(path: str | os.PathLike, what: str) -> object:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: not valid JSON (expected {what}): {e}") from None
+
+
+# ---------------------------------------------------------------- weight files
+
+# The authors' weight format (vae.json, rnn.json): a JSON list with one nested list
+# per tensor, each value round(w * 10000) as an int.
+WEIGHT_SCALE = 10000.0
+
+
+def save_weights_json(path: str | os.PathLike, tensors: list[np.ndarray]) -> None:
+    qparams = [np.round(np.asarray(t, np.float64) * WEIGHT_SCALE).astype(np.int64).tolist()
+               for t in tensors]
+    atomic_write_text(path, json.dumps(qparams, separators=(",", ":")))
+
+
+def load_weights_json(path: str | os.PathLike, shapes: list[tuple[int, ...]],
+                      what: str) -> list[np.ndarray]:
+    """Read tensors of the given shapes; a UserError naming the file if they do not fit."""
+    data = read_json(path, what)
+    expected = ", ".join(str(list(s)) for s in shapes)
+    if not isinstance(data, list) or len(data) != len(shapes):
+        n = len(data) if isinstance(data, list) else type(data).__name__
+        raise UserError(f"{path}: expected {what}: {len(shapes)} tensors ({expected}), got {n}")
+    tensors = []
+    for i, (t, shape) in enumerate(zip(data, shapes, strict=True)):
+        try:
+            a = np.asarray(t, dtype=np.float32) / WEIGHT_SCALE
+        except (ValueError, TypeError):
+            a = None
+        if a is None or a.shape != tuple(shape):
+            got = "ragged" if a is None else list(a.shape)
+            raise UserError(f"{path}: tensor {i} is {got}, expected {list(shape)} ({what})")
+        tensors.append(a)
+    return tensors
 
 
 # ---------------------------------------------------------------- presets

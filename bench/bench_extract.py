@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
 
 from common import atomic_savez  # noqa: E402
 from env import make_env  # noqa: E402

@@ -23,5 +23,9 @@ stage "1. extract: random-policy episodes -> $RUN/record"
 WORKERS=$WORKERS bash extract.bash --preset tiny --seed "$SEED" --out "$RUN/record"
 "$PYTHON" check_record.py "$RUN/record"
 
+stage "2-5. V, series, M, then install the weights -> $RUN/{tf_vae,series,tf_rnn,vae,rnn,initial_z}"
+DATA=$RUN/record VAE_DIR=$RUN/tf_vae SERIES=$RUN/series RNN_DIR=$RUN/tf_rnn \
+  INITIAL_Z=$RUN/tf_initial_z/initial_z.json INSTALL=$RUN bash gpu_jobs.bash --preset tiny
+
 stage "done in $(($(date +%s) - start)) s"
 echo "episodes: $RUN/record/"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Train V and M from record/ and install their weights where the agent reads them
+# (SPEC "Pipeline", steps 2-5). Uses the GPU when TensorFlow sees one, else the CPU.
+#
+#   bash gpu_jobs.bash                    # the paper's settings
+#   bash gpu_jobs.bash --preset tiny      # a preset reaches every stage
+#   VAE_ARGS="--epochs 1" RNN_ARGS="--steps 500" bash gpu_jobs.bash
+#
+# Folders (all overridable): DATA=record VAE_DIR=tf_vae SERIES=series RNN_DIR=tf_rnn
+# INITIAL_Z=tf_initial_z/initial_z.json, and INSTALL=. (weights go to INSTALL/vae/vae.json,
+# INSTALL/rnn/rnn.json, INSTALL/initial_z/initial_z.json). A stage whose output is
+# complete does nothing, so running the script again after a crash resumes it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PRESET=${PRESET:-paper}
+while (($#)); do
+  case "$1" in
+    --preset) PRESET=$2; shift 2 ;;
+    --preset=*) PRESET=${1#--preset=}; shift ;;
+    *) echo "gpu_jobs.bash: unknown argument $1 (use --preset NAME, VAE_ARGS, SERIES_ARGS, RNN_ARGS)" >&2; exit 2 ;;
+  esac
+done
+DATA=${DATA:-record}
+VAE_DIR=${VAE_DIR:-tf_vae}
+SERIES=${SERIES:-series}
+RNN_DIR=${RNN_DIR:-tf_rnn}
+INITIAL_Z=${INITIAL_Z:-tf_initial_z/initial_z.json}
+INSTALL=${INSTALL:-.}
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+
+# shellcheck disable=SC2086  # *_ARGS are word lists on purpose
+"$PYTHON" vae_train.py --preset "$PRESET" --data "$DATA" --out "$VAE_DIR" ${VAE_ARGS:-}
+# shellcheck disable=SC2086
+"$PYTHON" series.py --preset "$PRESET" --data "$DATA" --vae "$VAE_DIR/vae.json" --out "$SERIES" ${SERIES_ARGS:-}
+# shellcheck disable=SC2086
+"$PYTHON" rnn_train.py --preset "$PRESET" --series "$SERIES" --out "$RNN_DIR" --initial-z "$INITIAL_Z" ${RNN_ARGS:-}
+
+install_weights() {  # copy to a temporary name, then rename: never half a file
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.tmp.$$"
+  mv -f "$2.tmp.$$" "$2"
+  echo "gpu_jobs.bash: installed $1 -> $2" >&2
+}
+install_weights "$VAE_DIR/vae.json" "$INSTALL/vae/vae.json"
+install_weights "$RNN_DIR/rnn.json" "$INSTALL/rnn/rnn.json"
+install_weights "$INITIAL_Z" "$INSTALL/initial_z/initial_z.json"

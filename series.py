@@ -1,0 +1,96 @@
+"""Encode every recorded episode with V (SPEC "Series") -> OUT/<episode>.npz.
+
+Each output file holds `mu` and `logvar` (float16 [T,32]) of every frame and the
+episode's `action` (float16 [T,3]). Episodes are encoded one at a time, whatever their
+length, so memory does not grow with the data set; files already written are skipped.
+(The authors wrote one series.npz of [episodes, 1000, ...] arrays held in memory.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from common import (  # noqa: E402
+    UserError,
+    atomic_savez,
+    atomic_write_text,
+    iter_episodes,
+    list_episode_files,
+    parse_with_preset,
+    run_main,
+)
+
+SERIES_KEYS = ("mu", "logvar", "action")
+
+
+def load_series(path: Path) -> dict[str, np.ndarray]:
+    """One episode's series; ValueError (naming the file) if it is not one."""
+    try:
+        with np.load(path) as data:
+            series = {k: data[k] for k in SERIES_KEYS}
+    except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way
+        raise ValueError(f"{path}: not a series file with mu, logvar, action ({e})") from None
+    n = len(series["mu"])
+    if n == 0 or series["logvar"].shape != series["mu"].shape or len(series["action"]) != n:
+        raise ValueError(f"{path}: series arrays of different lengths or empty")
+    return series
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="record", help="folder of episode files")
+    parser.add_argument("--vae", default="tf_vae/vae.json", help="V's weights")
+    parser.add_argument("--out", default="series", help="output folder")
+    parser.add_argument("--batch-size", type=int, default=1000, help="frames per encoder call")
+    args = parse_with_preset(parser, "series", argv)
+
+    files = list_episode_files(args.data)
+    if not Path(args.vae).is_file():
+        raise UserError(f"{args.vae}: file not found (expected V's weights, vae.json)")
+    out = Path(args.out)
+    # Series made with other weights of V are stale: encode everything again.
+    vae_hash = hashlib.sha1(Path(args.vae).read_bytes()).hexdigest()
+    stamp = out / "vae_sha1.txt"
+    if stamp.exists() and stamp.read_text().strip() != vae_hash:
+        print(f"series: {args.vae} changed since {out}/ was written; encoding again",
+              file=sys.stderr)
+        for f in out.glob("*.npz"):
+            f.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stamp, vae_hash + "\n")
+    todo = [p for p in files if not (out / p.name).exists()]
+    print(f"series: {len(files)} episodes, {len(files) - len(todo)} already encoded",
+          file=sys.stderr)
+    if not todo:
+        return 0
+
+    from vae.vae import ConvVAE  # TensorFlow only when there is work
+
+    model = ConvVAE()
+    model.load_json(args.vae)
+    for path, episode in tqdm(iter_episodes(todo), total=len(todo), desc="series",
+                              unit="ep"):
+        mus, logvars = [], []
+        for start in range(0, len(episode["obs"]), args.batch_size):
+            x = episode["obs"][start:start + args.batch_size].astype(np.float32) / 255.0
+            mu, logvar = model.encode(x)
+            mus.append(np.asarray(mu))
+            logvars.append(np.asarray(logvar))
+        atomic_savez(out / path.name, compress=False,
+                     mu=np.concatenate(mus).astype(np.float16),
+                     logvar=np.concatenate(logvars).astype(np.float16),
+                     action=episode["action"].astype(np.float16))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

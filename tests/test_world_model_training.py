@@ -1,0 +1,173 @@
+"""V and M training scripts run as subprocesses on tiny data."""
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_script, script_env
+
+from common import list_episode_files
+from rnn.numpy_rnn import NumpyRNN
+from series import load_series
+from vae.numpy_vae import NumpyVAE
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory):
+    out = tmp_path_factory.mktemp("record")
+    run_script("extract.py", "--trials", "4", "--max-frames", "48", "--seed", "2",
+               "--out", str(out))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(record, tmp_path_factory):
+    """tiny V, series and M trained once for the tests that only read them."""
+    base = tmp_path_factory.mktemp("wm")
+    run_script("vae_train.py", "--data", str(record), "--out", str(base / "tf_vae"),
+               "--epochs", "1", "--batch-size", "32")
+    run_script("series.py", "--data", str(record), "--vae", str(base / "tf_vae/vae.json"),
+               "--out", str(base / "series"))
+    return base
+
+
+def vae_cmd(record, out, epochs, *extra):
+    return ["vae_train.py", "--data", str(record), "--out", str(out), "--epochs", str(epochs),
+            "--batch-size", "32", "--checkpoint-every", "2", *extra]
+
+
+@pytest.fixture(scope="module")
+def vae_reference(record, tmp_path_factory):
+    """An uninterrupted 2-epoch run (6 steps per epoch)."""
+    out = tmp_path_factory.mktemp("vae_ref")
+    run_script(*vae_cmd(record, out, 2))
+    return out
+
+
+def log_steps(path):
+    return [int(line.split(",")[0]) for line in path.read_text().splitlines()[1:]]
+
+
+def test_vae_resume_equals_uninterrupted(record, vae_reference, tmp_path):
+    run_script(*vae_cmd(record, tmp_path, 1))  # stops after epoch 1 ...
+    proc = run_script(*vae_cmd(record, tmp_path, 2))  # ... and goes on
+    assert "resuming at step 6" in proc.stderr
+    assert (vae_reference / "vae.json").read_text() == (tmp_path / "vae.json").read_text()
+    assert log_steps(tmp_path / "vae_log.csv") == list(range(1, 13))
+    proc = run_script(*vae_cmd(record, tmp_path, 2))
+    assert "already trained" in proc.stderr
+
+
+def test_vae_killed_mid_epoch_resumes(record, vae_reference, tmp_path):
+    cmd = [sys.executable, *vae_cmd(record, tmp_path, 2)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=script_env(), stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (tmp_path / "checkpoint.npz").exists():
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert (tmp_path / "checkpoint.npz").exists()
+    NumpyVAE.from_json(tmp_path / "vae.json")  # the weights on disk are whole
+    proc = run_script(*vae_cmd(record, tmp_path, 2))
+    assert "resuming at step" in proc.stderr
+    assert (tmp_path / "vae.json").read_text() == (vae_reference / "vae.json").read_text()
+    assert log_steps(tmp_path / "vae_log.csv") == list(range(1, 13))
+
+
+def test_vae_nan_stops_and_keeps_weights(record, tmp_path):
+    proc = run_script(*vae_cmd(record, tmp_path, 1, "--learning-rate", "1e12"), check=False)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "loss became" in last and "last good weights" in last
+    NumpyVAE.from_json(tmp_path / "vae.json")
+
+
+def test_vae_skips_corrupt_episode(record, tmp_path):
+    data = tmp_path / "rec"
+    data.mkdir()
+    for f in list_episode_files(record)[:2]:
+        (data / f.name).write_bytes(f.read_bytes())
+    (data / "999.npz").write_bytes(b"not a zip")
+    proc = run_script("vae_train.py", "--data", str(data), "--out", str(tmp_path / "v"),
+                      "--epochs", "1", "--batch-size", "32")
+    assert "999.npz" in proc.stderr and "warning" in proc.stderr
+    proc = run_script("vae_train.py", "--data", str(tmp_path / "none"), "--out",
+                      str(tmp_path / "v2"), check=False)
+    assert proc.returncode == 2 and "no episode files" not in proc.stdout
+    assert "none/" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_series_any_length(trained, record, tmp_path):
+    series = sorted((trained / "series").glob("*.npz"))
+    assert [f.name for f in series] == [f.name for f in list_episode_files(record)]
+    s = load_series(series[0])
+    assert s["mu"].dtype == np.float16 and s["mu"].shape == (48, 32)
+    assert s["logvar"].shape == (48, 32) and s["action"].shape == (48, 3)
+    # an episode of another length, encoded in several chunks
+    data = tmp_path / "rec"
+    data.mkdir()
+    np.savez_compressed(data / "5.npz", obs=np.zeros((37, 64, 64, 3), np.uint8),
+                        action=np.zeros((37, 3), np.float16))
+    run_script("series.py", "--data", str(data), "--vae", str(trained / "tf_vae/vae.json"),
+               "--out", str(tmp_path / "s"), "--batch-size", "10")
+    s = load_series(tmp_path / "s/5.npz")
+    assert s["mu"].shape == (37, 32)
+    np.testing.assert_allclose(s["mu"][0], s["mu"][36], atol=1e-3)  # same frame, same code
+
+
+def rnn_cmd(series, out, steps):
+    return ["rnn_train.py", "--series", str(series), "--out", str(out), "--initial-z",
+            str(out / "initial_z.json"), "--steps", str(steps), "--batch-size", "3",
+            "--seq-len", "30", "--checkpoint-every", "2"]
+
+
+def test_rnn_train_resume_and_outputs(trained, tmp_path):
+    series = trained / "series"
+    run_script(*rnn_cmd(series, tmp_path / "a", 6))
+    run_script(*rnn_cmd(series, tmp_path / "b", 3))
+    proc = run_script(*rnn_cmd(series, tmp_path / "b", 6))
+    assert "resuming at step 3" in proc.stderr
+    assert (tmp_path / "a/rnn.json").read_text() == (tmp_path / "b/rnn.json").read_text()
+    NumpyRNN.from_json(tmp_path / "a/rnn.json")
+    mus, logvars = json.loads((tmp_path / "a/initial_z.json").read_text())
+    assert len(mus) == 4 and len(mus[0]) == 32 and len(logvars) == 4
+    first = load_series(sorted(series.glob("*.npz"))[0])
+    np.testing.assert_allclose(np.array(mus[0]) / 10000, first["mu"][0], atol=2e-4)
+    losses = [float(r.split(",")[1]) for r in
+              (tmp_path / "a/rnn_log.csv").read_text().splitlines()[1:]]
+    assert len(losses) == 6 and all(np.isfinite(losses))
+
+
+def test_rnn_train_needs_series(tmp_path):
+    proc = run_script(*rnn_cmd(tmp_path / "empty", tmp_path / "o", 2), check=False)
+    assert proc.returncode == 2 and "no series files" in proc.stderr
+
+
+def test_figures(trained, record, tmp_path):
+    run_script(*rnn_cmd(trained / "series", tmp_path / "m", 2))
+    run_script("figures.py", "--record", str(record), "--vae",
+               str(trained / "tf_vae/vae.json"), "--rnn", str(tmp_path / "m/rnn.json"),
+               "--out", str(tmp_path / "fig"), "--frames", "4")
+    from PIL import Image
+
+    recon = Image.open(tmp_path / "fig/vae_reconstruction.png")
+    dream = Image.open(tmp_path / "fig/rnn_dream.png")
+    assert recon.size == (4 * 66 * 2, 2 * 66 * 2)
+    assert dream.size[1] == 66 * 2
+
+
+def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
+    env = script_env(DATA=str(record), VAE_DIR=str(tmp_path / "tf_vae"),
+                     SERIES=str(tmp_path / "series"), RNN_DIR=str(tmp_path / "tf_rnn"),
+                     INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
+                     INSTALL=str(tmp_path), RNN_ARGS="--seq-len 40")
+    run_script("gpu_jobs.bash", "--preset", "tiny", env=env)
+    NumpyVAE.from_json(tmp_path / "vae/vae.json")
+    NumpyRNN.from_json(tmp_path / "rnn/rnn.json")
+    assert json.loads((tmp_path / "initial_z/initial_z.json").read_text())[0]
+    assert (tmp_path / "vae/vae.json").read_text() == (tmp_path / "tf_vae/vae.json").read_text()
+    proc = run_script("gpu_jobs.bash", "--preset", "tiny", env=env)  # complete: skipped
+    assert "already trained" in proc.stderr and "already encoded" in proc.stderr

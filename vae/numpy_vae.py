@@ -1,0 +1,57 @@
+"""V's encoder in numpy, from `vae.json` (no TensorFlow): frames -> (mu, logvar).
+
+Used by every rollout (extraction-free stages: model.py, train.py workers), so a
+worker starts in a fraction of a second and never touches a GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from common import load_weights_json
+
+Z_SIZE = 32
+# (kernel, in, out) of enc_conv1..4, stride 2
+CONVS = [(4, 3, 32), (4, 32, 64), (4, 64, 128), (4, 128, 256)]
+VAE_SHAPES = (
+    [s for k, i, o in CONVS for s in [(k, k, i, o), (o,)]]
+    + [(1024, Z_SIZE), (Z_SIZE,), (1024, Z_SIZE), (Z_SIZE,), (Z_SIZE, 1024), (1024,)]
+    + [(5, 5, 128, 1024), (128,), (5, 5, 64, 128), (64,), (6, 6, 32, 64), (32,),
+       (6, 6, 3, 32), (3,)]
+)
+
+
+def conv2d_valid(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
+    """x [B,H,W,C], kernel [k,k,C,O], 'valid' padding -> relu(conv + bias)."""
+    k = kernel.shape[0]
+    windows = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+    # windows: [B, H', W', C, k, k] -> contract over (k, k, C)
+    out = np.einsum("bhwcij,ijco->bhwo", windows, kernel, optimize=True)
+    return np.maximum(out + bias, 0.0)
+
+
+class NumpyVAE:
+    """V's encoder from a `vae.json` file."""
+
+    def __init__(self, tensors: list[np.ndarray]):
+        self.convs = [(tensors[2 * i], tensors[2 * i + 1]) for i in range(4)]
+        self.w_mu, self.b_mu, self.w_logvar, self.b_logvar = tensors[8:12]
+        self.z_size = self.w_mu.shape[1]
+
+    @classmethod
+    def from_json(cls, path) -> NumpyVAE:
+        return cls(load_weights_json(path, VAE_SHAPES, "the 22 tensors of V (vae.json)"))
+
+    def encode_mu_logvar(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """obs: uint8 [64,64,3] or [B,64,64,3] -> (mu, logvar), float32 [B, z]."""
+        x = np.asarray(obs, np.float32).reshape(-1, 64, 64, 3) / 255.0
+        for kernel, bias in self.convs:
+            x = conv2d_valid(x, kernel, bias, 2)
+        x = x.reshape(len(x), -1)
+        return x @ self.w_mu + self.b_mu, x @ self.w_logvar + self.b_logvar
+
+    def encode(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A sample z = mu + exp(logvar/2) * eps (SPEC "C": z is sampled, not the mean)."""
+        mu, logvar = self.encode_mu_logvar(obs)
+        return mu + np.exp(logvar / 2.0) * rng.standard_normal(mu.shape).astype(np.float32)

@@ -1,0 +1,148 @@
+"""Train V, the ConvVAE, on recorded frames (SPEC "V") -> OUT/vae.json.
+
+Frames are streamed from the episode files through a bounded shuffle buffer, so
+memory does not grow with the number of episodes (the authors loaded all 10M frames,
+about 123 GB). Checkpoints as it goes; run the same command again to resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from common import (  # noqa: E402
+    EpisodeError,
+    UserError,
+    list_episode_files,
+    load_episode,
+    parse_with_preset,
+    run_main,
+)
+from train_utils import TrainLog, check_finite, load_checkpoint, save_checkpoint  # noqa: E402
+from vae.vae import ConvVAE, vae_losses  # noqa: E402
+
+
+def count_frames(files: list[Path]) -> tuple[list[Path], int]:
+    """Keep the readable episode files (reading only their small action arrays)."""
+    good, frames = [], 0
+    for path in files:
+        try:
+            with np.load(path) as data:
+                n = len(data["action"])
+            if n == 0:
+                raise ValueError("empty episode")
+        except Exception as e:  # noqa: BLE001 - any unreadable file is skipped the same way
+            print(f"warning: skipping bad episode file {path}: {e}", file=sys.stderr)
+            continue
+        good.append(path)
+        frames += n
+    return good, frames
+
+
+def frame_dataset(files: list[Path], epoch: int, seed: int, batch_size: int,
+                  shuffle_buffer: int) -> tf.data.Dataset:
+    """Batches of float frames in [0, 1] for one epoch, in an order fixed by (seed, epoch)."""
+    order = np.random.default_rng([seed, epoch]).permutation(len(files))
+
+    def episodes():
+        for i in order:
+            try:
+                yield load_episode(files[i])["obs"]
+            except EpisodeError as e:
+                print(f"warning: skipping bad episode file {e}", file=sys.stderr)
+
+    ds = tf.data.Dataset.from_generator(
+        episodes, output_signature=tf.TensorSpec((None, 64, 64, 3), tf.uint8))
+    ds = ds.unbatch().shuffle(shuffle_buffer, seed=seed * 1000 + epoch)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    return ds.map(lambda x: tf.cast(x, tf.float32) / 255.0).prefetch(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="record", help="folder of episode files")
+    parser.add_argument("--out", default="tf_vae", help="output folder (vae.json, logs)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--kl-tolerance", type=float, default=0.5)
+    parser.add_argument("--max-files", type=int, default=10000,
+                        help="use the first N episode files (the authors used 10,000)")
+    parser.add_argument("--shuffle-buffer", type=int, default=10000, help="frames")
+    parser.add_argument("--checkpoint-every", type=int, default=500, help="steps")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parse_with_preset(parser, "vae_train", argv)
+
+    out = Path(args.out)
+    files, frames = count_frames(list_episode_files(args.data)[: args.max_files])
+    steps_per_epoch = frames // args.batch_size
+    if steps_per_epoch == 0:
+        raise UserError(f"{args.data}/: {frames} good frames, fewer than one batch "
+                        f"of {args.batch_size}")
+    total_steps = steps_per_epoch * args.epochs
+
+    keras.utils.set_random_seed(args.seed)
+    model = ConvVAE(kl_tolerance=args.kl_tolerance, seed=args.seed)
+    optimizer = keras.optimizers.Adam(args.learning_rate)
+    ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
+    out.mkdir(parents=True, exist_ok=True)
+    progress = load_checkpoint(ckpt_path, model, optimizer) or {"step": 0}
+    step = progress["step"]
+    if step >= total_steps:
+        print(f"vae_train: {json_path} already trained ({step} steps, {args.epochs} epochs)",
+              file=sys.stderr)
+        return 0
+    if step == 0:
+        model.save_json(json_path)
+    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    print(f"vae_train: {len(files)} episodes, {frames} frames, {steps_per_epoch} steps/epoch "
+          f"on {device}, "
+          f"{'resuming at step ' + str(step) if step else 'starting'}", file=sys.stderr)
+
+    @tf.function
+    def train_step(x):
+        with tf.GradientTape() as tape:
+            loss, r_loss, kl_loss = vae_losses(model, x)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss, r_loss, kl_loss
+
+    log = TrainLog(out, "vae_log", ["epoch", "loss", "r_loss", "kl_loss", "seconds"], step)
+    start, good_step = time.time() - progress.get("seconds", 0.0), step
+    try:
+        for epoch in range(step // steps_per_epoch, args.epochs):
+            done_in_epoch = step - epoch * steps_per_epoch
+            ds = frame_dataset(files, epoch, args.seed, args.batch_size, args.shuffle_buffer)
+            bar = tqdm(ds.skip(done_in_epoch).take(steps_per_epoch - done_in_epoch),
+                       desc=f"V epoch {epoch + 1}/{args.epochs}", initial=done_in_epoch,
+                       total=steps_per_epoch, unit="batch")
+            for x in bar:
+                loss, r_loss, kl_loss = (float(v) for v in train_step(x))
+                step += 1
+                check_finite(loss, step, json_path, good_step)
+                log.write(step, epoch=epoch, loss=loss, r_loss=r_loss, kl_loss=kl_loss,
+                          seconds=time.time() - start)
+                bar.set_postfix(loss=f"{loss:.1f}", r=f"{r_loss:.1f}", kl=f"{kl_loss:.1f}")
+                if step % args.checkpoint_every == 0 or step == total_steps:
+                    model.save_json(json_path)
+                    save_checkpoint(ckpt_path, model, optimizer,
+                                    {"step": step, "seconds": time.time() - start})
+                    good_step = step
+    finally:
+        log.close()
+    print(f"vae_train: wrote {json_path} ({step} steps)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

@@ -35,6 +35,11 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
         return 130
 
 
+def under_mpi() -> bool:
+    """True when started by mpirun/mpiexec (MPICH or Open MPI)."""
+    return any(v in os.environ for v in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE"))
+
+
 # ---------------------------------------------------------------- atomic writes
 
 
@@ -130,7 +135,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "vae_train": {"epochs": 1, "batch_size": 32, "max_files": 16},
         "series": {},
         "rnn_train": {"steps": 60, "batch_size": 8, "seq_len": 99},
-        "train": {"num_worker": 8, "num_episode": 2, "eval_steps": 2, "eval_episodes": 4,
+        "train": {"num_worker": 8, "num_episode": 1, "eval_steps": 2, "eval_episodes": 2,
                   "generations": 4, "max_steps": 150},
         "model": {"trials": 4, "max_steps": 150},
     },

@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from common import EpisodeError, atomic_savez, load_episode, parse_with_preset, run_main
+from common import (
+    EpisodeError,
+    atomic_savez,
+    load_episode,
+    parse_with_preset,
+    run_main,
+    under_mpi,
+)
 from env import make_env, squash_action
 
 Z_SIZE = 32
@@ -66,7 +73,7 @@ def worker_slot(worker_index: int | None, num_workers: int | None) -> tuple[int,
     """(index, count) of this worker: from the flags, else from MPI, else (0, 1)."""
     if worker_index is not None or num_workers is not None:
         index, count = worker_index or 0, num_workers or 1
-    elif "PMI_SIZE" in os.environ or "OMPI_COMM_WORLD_SIZE" in os.environ:
+    elif under_mpi():
         from mpi4py import MPI
 
         index, count = MPI.COMM_WORLD.Get_rank(), MPI.COMM_WORLD.Get_size()

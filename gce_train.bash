@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Train the controller with CMA-ES over MPI on CPUs (SPEC "CMA-ES training").
+#
+#   bash gce_train.bash                          # every core of this machine
+#   NP=16 bash gce_train.bash --generations 100  # arguments go to train.py
+#   bash gce_train.bash --resume                 # go on after a stop
+#   NP=256 HOSTFILE=hosts bash gce_train.bash    # several machines (MPICH host file)
+#
+# The population (64 by default) does not depend on NP: each of the NP processes,
+# the master included, evaluates its share of the members.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+MPIRUN=${MPIRUN:-$(dirname "$PYTHON")/mpirun}
+[[ -x "$MPIRUN" ]] || MPIRUN=mpirun
+NP=${NP:-$(nproc)}
+
+# Controller training never touches a GPU; one math thread per process.
+export CUDA_VISIBLE_DEVICES=-1
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+hosts=()
+if [[ -n "${HOSTFILE:-}" ]]; then hosts=(-f "$HOSTFILE"); fi
+# train.py's defaults are the authors' flags: -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0
+# --sigma_init 0.1
+exec "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@"

@@ -1,0 +1,243 @@
+"""The agent: V (numpy encoder), M (numpy LSTM) and C, the controller (SPEC "C").
+
+    python model.py render   log/carracing.cma.16.64.best.json   # one episode in a window
+    python model.py norender log/carracing.cma.16.64.best.json   # score 100 episodes
+    python model.py record   log/carracing.cma.16.64.best.json --out agent.gif
+
+C acts on [z_t, h_t]: z is sampled from V's posterior (not the mean), h is M's LSTM
+state after (z_{t-1}, a_{t-1}); after acting, M is advanced with (z_t, a_t).
+No TensorFlow: the rollout path runs in numpy from the JSON weight files.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one math thread per worker
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from common import UserError, parse_with_preset, read_json, run_main, under_mpi  # noqa: E402
+from env import make_env, squash_action  # noqa: E402
+from rnn.numpy_rnn import NumpyRNN  # noqa: E402
+from vae.numpy_vae import NumpyVAE  # noqa: E402
+
+Z_SIZE, HIDDEN, ACTION_SIZE, CONTROLLER_HIDDEN = 32, 256, 3, 40
+# controller modes of the paper: input and parameter count
+MODES = {
+    "zh": Z_SIZE + HIDDEN,  # full World Model: 867 parameters
+    "z": Z_SIZE,  # V only: 99
+    "z_hidden": Z_SIZE,  # V only with a 40-unit tanh hidden layer: 1443
+}
+
+
+def param_count(mode: str) -> int:
+    n_in = MODES[mode]
+    if mode == "z_hidden":
+        return (n_in + 1) * CONTROLLER_HIDDEN + CONTROLLER_HIDDEN * ACTION_SIZE + ACTION_SIZE
+    return n_in * ACTION_SIZE + ACTION_SIZE
+
+
+class Controller:
+    """The authors' parameter layout: `b(3), W(in x 3)` row-major; with the hidden layer
+    `b_h(40), W_h(32 x 40), b_o(3), W_o(40 x 3)`."""
+
+    def __init__(self, mode: str = "zh"):
+        if mode not in MODES:
+            raise ValueError(f"controller mode {mode!r}: expected one of {sorted(MODES)}")
+        self.mode, self.input_size, self.param_count = mode, MODES[mode], param_count(mode)
+        self.set_params(np.zeros(self.param_count))
+
+    def set_params(self, params) -> None:
+        p = np.asarray(params, dtype=np.float64).reshape(-1)
+        if len(p) != self.param_count:
+            raise ValueError(f"{len(p)} parameters, expected {self.param_count} "
+                             f"for controller {self.mode!r}")
+        if self.mode == "z_hidden":
+            cut = (self.input_size + 1) * CONTROLLER_HIDDEN
+            self.bias_hidden = p[:CONTROLLER_HIDDEN]
+            self.weight_hidden = p[CONTROLLER_HIDDEN:cut].reshape(self.input_size,
+                                                                  CONTROLLER_HIDDEN)
+            self.bias = p[cut:cut + ACTION_SIZE]
+            self.weight = p[cut + ACTION_SIZE:].reshape(CONTROLLER_HIDDEN, ACTION_SIZE)
+        else:
+            self.bias = p[:ACTION_SIZE]
+            self.weight = p[ACTION_SIZE:].reshape(self.input_size, ACTION_SIZE)
+
+    def action(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
+        x = np.concatenate([z.ravel(), h.ravel()]) if self.mode == "zh" else z.ravel()
+        if self.mode == "z_hidden":
+            x = np.tanh(x @ self.weight_hidden + self.bias_hidden)
+        return squash_action(np.tanh(x @ self.weight + self.bias))
+
+
+def load_controller_params(path: str | os.PathLike, mode: str = "zh") -> np.ndarray:
+    """Parameters from a controller file (`.json`: [params]; `.best.json`: [params, score])."""
+    data = read_json(path, "a controller file: [params, ...]")
+    try:
+        params = np.asarray(data[0], dtype=np.float64)
+    except (TypeError, ValueError, IndexError, KeyError):
+        params = None
+    if params is None or params.ndim != 1:
+        raise UserError(f"{path}: expected a controller file, a JSON list whose first item "
+                        f"is the list of parameters")
+    if len(params) != param_count(mode):
+        hint = [m for m in MODES if param_count(m) == len(params)]
+        raise UserError(f"{path}: {len(params)} parameters, expected {param_count(mode)} for "
+                        f"controller {mode!r}" + (f" (use --mode {hint[0]})" if hint else ""))
+    return params
+
+
+class Agent:
+    """V + M + C, stepping in numpy."""
+
+    def __init__(self, vae: NumpyVAE, rnn: NumpyRNN, mode: str = "zh"):
+        self.vae, self.rnn, self.controller = vae, rnn, Controller(mode)
+
+    @classmethod
+    def from_files(cls, vae_path, rnn_path, mode: str = "zh") -> Agent:
+        for path, what in ((vae_path, "V's weights (vae.json)"), (rnn_path, "M's (rnn.json)")):
+            if not Path(path).is_file():
+                raise UserError(f"{path}: file not found (expected {what}; "
+                                f"run gpu_jobs.bash or pass --vae/--rnn)")
+        return cls(NumpyVAE.from_json(vae_path), NumpyRNN.from_json(rnn_path), mode)
+
+    def rollout(self, env, rng: np.random.Generator, seed: int | None = None,
+                max_steps: int = 1000, on_step=None) -> tuple[float, int]:
+        """One episode; returns (total reward, steps). `seed` reseeds the env's track."""
+        obs, _ = env.reset(seed=seed)
+        state = self.rnn.initial_state()
+        total, t = 0.0, 0
+        while t < max_steps:
+            z = self.vae.encode(obs, rng)
+            action = self.controller.action(z, state[0])
+            obs, reward, terminated, truncated, _ = env.step(action)
+            state = self.rnn.step(z, action[None].astype(np.float32), state)
+            total += reward
+            t += 1
+            if on_step is not None:
+                on_step(t, total)
+            if terminated or truncated:
+                break
+        return total, t
+
+    def evaluate(self, env, params, seed: int, num_episodes: int,
+                 max_steps: int = 1000) -> tuple[list[float], list[int]]:
+        """`num_episodes` episodes one after another from one seed (SPEC: the env is seeded
+        once, so they are different tracks, the same for every caller with that seed)."""
+        self.controller.set_params(params)
+        rng = np.random.default_rng(seed)
+        rewards, lengths = [], []
+        for i in range(num_episodes):
+            r, n = self.rollout(env, rng, seed=seed if i == 0 else None, max_steps=max_steps)
+            rewards.append(r)
+            lengths.append(n)
+        return rewards, lengths
+
+
+# ------------------------------------------------------------------ command line
+
+
+def cmd_norender(agent: Agent, args) -> int:
+    """Score --trials episodes, episode i on seed (--seed + i); in parallel under mpirun."""
+    rank, size, comm = 0, 1, None
+    if under_mpi():
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
+        rank, size = comm.Get_rank(), comm.Get_size()
+    env = make_env(max_episode_steps=args.max_steps)
+    mine = {}
+    for i in range(rank, args.trials, size):
+        seed = args.seed + i
+        reward, _ = agent.rollout(env, np.random.default_rng(seed), seed=seed,
+                                  max_steps=args.max_steps)
+        mine[i] = reward
+        if comm is None:
+            print(i, reward, flush=True)
+    env.close()
+    if comm is not None:
+        parts = comm.gather(mine, root=0)
+        if rank != 0:
+            return 0
+        mine = {k: v for part in parts for k, v in part.items()}
+        for i in sorted(mine):
+            print(i, mine[i])
+    scores = np.array([mine[i] for i in sorted(mine)])
+    print("average_reward", np.mean(scores), "stdev", np.std(scores))
+    return 0
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_render(agent: Agent, args) -> int:
+    if not has_display():
+        raise UserError(f"no display found (DISPLAY is not set) to show a window; save a video "
+                        f"instead: python model.py record {args.file} --out agent.gif")
+    env = make_env(render_mode="human", max_episode_steps=args.max_steps)
+    reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
+                                  max_steps=args.max_steps)
+    env.close()
+    print(f"reward {reward:.2f} in {steps} steps")
+    return 0
+
+
+def cmd_record(agent: Agent, args) -> int:
+    from PIL import Image, ImageDraw
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".gif":
+        raise UserError(f"{out}: only GIF videos are written (use a .gif name)")
+    env = make_env(render_mode="rgb_array", max_episode_steps=args.max_steps)
+    frames = []
+
+    def grab(t, total):
+        if t % args.every == 0:
+            image = Image.fromarray(env.render())
+            ImageDraw.Draw(image).text((8, 8), f"step {t}  score {total:7.1f}",
+                                       fill=(255, 255, 255))
+            frames.append(image.convert("P", palette=Image.ADAPTIVE, colors=64))
+
+    reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
+                                  max_steps=args.max_steps, on_step=grab)
+    env.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=int(1000 * args.every / 50), loop=0)
+    os.replace(tmp, out)
+    print(f"record: {out}: {len(frames)} frames, reward {reward:.2f} in {steps} steps")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render, score or record a controller.")
+    parser.add_argument("command", choices=["render", "norender", "record"])
+    parser.add_argument("file", help="controller file, e.g. log/carracing.cma.16.64.best.json")
+    parser.add_argument("--vae", default="vae/vae.json")
+    parser.add_argument("--rnn", default="rnn/rnn.json")
+    parser.add_argument("--mode", choices=sorted(MODES), default="zh",
+                        help="controller input: zh (867 params), z (99), z_hidden (1443)")
+    parser.add_argument("--trials", type=int, default=100, help="episodes for norender")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-steps", type=int, default=1000)
+    parser.add_argument("--out", default="agent.gif", help="video for record (.gif)")
+    parser.add_argument("--every", type=int, default=2, help="record every N-th frame")
+    args = parse_with_preset(parser, "model", argv)
+
+    params = load_controller_params(args.file, args.mode)
+    agent = Agent.from_files(args.vae, args.rnn, args.mode)
+    agent.controller.set_params(params)
+    return {"render": cmd_render, "norender": cmd_norender, "record": cmd_record}[
+        args.command](agent, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

@@ -1,0 +1,276 @@
+"""Train the controller with CMA-ES over MPI (SPEC "CMA-ES training").
+
+    python train.py                               # one process, does everything itself
+    mpirun -np 64 python train.py -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0 --sigma_init 0.1
+    python train.py --resume                      # go on from the last finished generation
+
+Rank 0 is the master: it asks the ES for a population (n x t members), sends it to every
+rank as float64, and each rank (the master included) evaluates its share of the members;
+the results come back to the master, which tells the ES. Member i and member i + pop/2
+share one seed (antithetic seeding): each runs its e episodes one after another from that
+seed, so they drive the same e tracks. Every --eval_steps generations the distribution
+mean is scored on --eval-episodes episodes of fixed seeds; the best so far is kept.
+
+Every generation writes, atomically, the authors' five log files under --log-dir
+(`<env>.<optimizer>.<episodes>.<popsize>` + `.json`, `.hist.json`, `.best.json`,
+`.hist_best.json`, `.log.json`) and a checkpoint (`.checkpoint.pkl`) from which --resume
+continues exactly as if the run had never stopped.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one math thread per worker
+
+import argparse  # noqa: E402
+import pickle  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from common import (  # noqa: E402
+    UserError,
+    _atomic_write,
+    atomic_write_json,
+    parse_with_preset,
+    run_main,
+    under_mpi,
+)
+from env import make_env  # noqa: E402
+from es import CMAES  # noqa: E402
+from model import Agent, param_count  # noqa: E402
+
+EVAL_EPISODES_PER_TASK = 16
+
+
+class SingleProcess:
+    """The part of an MPI communicator train.py uses, for a run without mpirun."""
+
+    def Get_rank(self) -> int:  # noqa: N802 - mpi4py's names
+        return 0
+
+    def Get_size(self) -> int:  # noqa: N802
+        return 1
+
+    def bcast(self, obj, root=0):
+        return obj
+
+    def gather(self, obj, root=0):
+        return [obj]
+
+
+def communicator():
+    if under_mpi():
+        from mpi4py import MPI
+
+        return MPI.COMM_WORLD
+    return SingleProcess()
+
+
+def generation_seeds(seed_start: int, gen: int, popsize: int) -> list[int]:
+    """One seed per antithetic pair: members i and i + popsize/2 share it."""
+    half = np.random.default_rng([seed_start, gen]).integers(0, 2**31 - 1, (popsize + 1) // 2)
+    return [int(s) for s in np.concatenate([half, half])[:popsize]]
+
+
+def eval_seeds(seed_start: int, episodes: int) -> list[int]:
+    """Fixed seeds for scoring the mean, the same at every evaluation."""
+    n = max(1, -(-episodes // EVAL_EPISODES_PER_TASK))
+    return [int(s) for s in np.random.default_rng([seed_start, 2**31]).integers(0, 2**31 - 1, n)]
+
+
+# ------------------------------------------------------------------ workers (every rank)
+
+
+def run_tasks(agent: Agent, env, tasks: list[tuple], rank: int, size: int) -> dict:
+    """Evaluate this rank's share of `tasks` [(params, seed, episodes, max_steps)]."""
+    out = {}
+    try:
+        for i in range(rank, len(tasks), size):
+            out[i] = agent.evaluate(env, *tasks[i])
+    except Exception:  # noqa: BLE001 - any failure goes to the master, which stops cleanly
+        return {"error": f"rank {rank}:\n{traceback.format_exc()}"}
+    return out
+
+
+def distributed_run(comm, agent, env, tasks: list[tuple]) -> list:
+    """Master side: send tasks to every rank, work on its own share, collect all results."""
+    comm.bcast(("tasks", tasks), root=0)
+    parts = comm.gather(run_tasks(agent, env, tasks, 0, comm.Get_size()), root=0)
+    errors = [p["error"] for p in parts if "error" in p]
+    if errors:
+        raise WorkerError(errors[0])
+    results = {k: v for p in parts for k, v in p.items()}
+    return [results[i] for i in range(len(tasks))]
+
+
+class WorkerError(Exception):
+    pass
+
+
+def worker_loop(comm, agent, env) -> None:
+    while True:
+        command, tasks = comm.bcast(None, root=0)
+        if command == "stop":
+            return
+        comm.gather(run_tasks(agent, env, tasks, comm.Get_rank(), comm.Get_size()), root=0)
+
+
+# ------------------------------------------------------------------ master
+
+
+class Run:
+    """The master's state: ES, histories and best; all of it goes into the checkpoint."""
+
+    def __init__(self, args, num_params: int):
+        self.es = CMAES(num_params, sigma_init=args.sigma_init, popsize=args.popsize,
+                        weight_decay=args.weight_decay, seed=args.seed_start)
+        self.gen, self.elapsed = 0, 0.0
+        self.hist, self.hist_best, self.eval_log = [], [], []
+        self.best_params, self.best_reward = None, None
+
+
+def log_base(args) -> Path:
+    return Path(args.log_dir) / f"{args.env_name}.{args.optimizer}.{args.num_episode}." \
+                                f"{args.popsize}"
+
+
+def write_logs(base: Path, run: Run) -> None:
+    atomic_write_json(f"{base}.json", [run.es.current_param().tolist()])
+    atomic_write_json(f"{base}.hist.json", run.hist)
+    if run.best_params is not None:
+        atomic_write_json(f"{base}.best.json", [run.best_params.tolist(), run.best_reward])
+        atomic_write_json(f"{base}.hist_best.json", run.hist_best)
+        atomic_write_json(f"{base}.log.json", run.eval_log)
+    _atomic_write(f"{base}.checkpoint.pkl", lambda f: pickle.dump(run, f), "wb")
+
+
+def load_run(base: Path) -> Run:
+    path = Path(f"{base}.checkpoint.pkl")
+    if not path.exists():
+        raise UserError(f"{path}: no checkpoint to resume from (start without --resume)")
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except Exception as e:  # noqa: BLE001
+        raise UserError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
+
+
+def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
+    gen = run.gen + 1
+    solutions = run.es.ask()
+    seeds = generation_seeds(args.seed_start, gen, args.popsize)
+    tasks = [(solutions[i], seeds[i], args.num_episode, args.max_steps)
+             for i in range(args.popsize)]
+    results = distributed_run(comm, agent, env, tasks)
+    rewards = np.array([np.mean(r) for r, _ in results])
+    lengths = np.concatenate([n for _, n in results])
+    run.es.tell(rewards)
+    run.gen = gen
+    run.elapsed = time.time() - start
+    run.hist.append([gen, int(run.elapsed), round(float(rewards.mean()), 2),
+                     round(float(rewards.min()), 2), round(float(rewards.max()), 2),
+                     round(float(rewards.std()), 2), int(run.es.rms_stdev() * 100000) / 100000.0,
+                     round(float(lengths.mean()), 2), int(lengths.max())])
+    if gen == 1:
+        run.best_reward = round(float(rewards.mean()), 2)  # the authors' starting "prev"
+    if gen % args.eval_steps == 0:
+        mean = run.es.current_param()
+        tasks = [(mean, s, min(EVAL_EPISODES_PER_TASK, args.eval_episodes), args.max_steps)
+                 for s in eval_seeds(args.seed_start, args.eval_episodes)]
+        reward_eval = float(np.mean([np.mean(r) for r, _ in
+                                     distributed_run(comm, agent, env, tasks)]))
+        prev = run.best_reward
+        run.eval_log.append([gen, reward_eval, mean.tolist()])
+        if run.best_params is None or reward_eval > run.best_reward:
+            run.best_params, run.best_reward = mean, reward_eval
+        run.hist_best.append([gen, int(time.time() - start), "improvement", reward_eval - prev,
+                              "curr", reward_eval, "prev", prev, "best", run.best_reward])
+
+
+def master(comm, agent, env, args) -> int:
+    base = log_base(args)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    num_params = param_count(args.mode)
+    run = load_run(base) if args.resume else Run(args, num_params)
+    if run.es.num_params != num_params or run.es.popsize != args.popsize:
+        raise UserError(f"{base}.checkpoint.pkl: made for {run.es.num_params} parameters and "
+                        f"population {run.es.popsize}, not {num_params} and {args.popsize}")
+    start = time.time() - run.elapsed
+    print(f"train: population {args.popsize} ({args.num_episode} episodes each) on "
+          f"{comm.Get_size()} process(es); logs {base}.*; "
+          + (f"resuming after generation {run.gen}" if run.gen else "starting"),
+          file=sys.stderr)
+    bar = tqdm(initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen")
+    try:
+        while args.generations is None or run.gen < args.generations:
+            one_generation(comm, agent, env, run, args, start)
+            write_logs(base, run)
+            h = run.hist[-1]
+            bar.update(1)
+            bar.set_postfix(mean=h[2], max=h[4], best_eval=run.best_params is not None
+                            and round(run.best_reward, 1) or "-")
+    except WorkerError as e:
+        print(str(e), file=sys.stderr)
+        raise UserError(f"a worker failed in generation {run.gen + 1} (traceback above); "
+                        f"stopped. {base}.checkpoint.pkl holds generation {run.gen}: "
+                        f"fix the cause and run again with --resume") from None
+    finally:
+        bar.close()
+    print(f"train: {run.gen} generations; best evaluation "
+          f"{run.best_reward if run.best_params is not None else 'none yet'}; logs {base}.*",
+          file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("env_name", nargs="?", default="carracing")
+    parser.add_argument("-o", "--optimizer", default="cma", choices=["cma"])
+    parser.add_argument("-e", "--num_episode", type=int, default=16, help="episodes per member")
+    parser.add_argument("-n", "--num_worker", type=int, default=64)
+    parser.add_argument("-t", "--num_worker_trial", type=int, default=1,
+                        help="members per worker: the population is n x t")
+    parser.add_argument("--eval_steps", type=int, default=25, help="score the mean every N gens")
+    parser.add_argument("--eval-episodes", type=int, default=1024)
+    parser.add_argument("-s", "--seed_start", type=int, default=0)
+    parser.add_argument("--sigma_init", type=float, default=0.1)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--generations", type=int, default=None,
+                        help="stop after this many (default: run until stopped)")
+    parser.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--log-dir", default="log")
+    parser.add_argument("--vae", default="vae/vae.json")
+    parser.add_argument("--rnn", default="rnn/rnn.json")
+    parser.add_argument("--mode", default="zh", choices=["zh", "z", "z_hidden"])
+    args = parse_with_preset(parser, "train", argv)
+    args.popsize = args.num_worker * args.num_worker_trial
+
+    comm = communicator()
+    try:
+        agent, error = Agent.from_files(args.vae, args.rnn, args.mode), None
+    except UserError as e:
+        agent, error = None, e
+    errors = comm.gather(error, root=0)
+    if comm.Get_rank() != 0:
+        if agent is not None:
+            worker_loop(comm, agent, make_env(max_episode_steps=args.max_steps))
+        return 0
+    try:
+        failed = [e for e in errors if e is not None]
+        if failed:
+            raise failed[0]
+        return master(comm, agent, make_env(max_episode_steps=args.max_steps), args)
+    finally:
+        comm.bcast(("stop", None), root=0)  # every worker leaves its loop, whatever happened
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

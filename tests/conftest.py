@@ -36,3 +36,19 @@ def run_script(*args: str, check: bool = True, timeout: float = 600, env=None,
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def weights(tmp_path_factory):
+    """A random V (numpy, saved in the authors' format) and the authors' M."""
+    import numpy as np
+
+    from common import save_weights_json
+    from vae.numpy_vae import VAE_SHAPES
+
+    rng = np.random.default_rng(0)
+    tensors = [rng.standard_normal(s) * (0.0 if len(s) == 1 else 1.0 / np.sqrt(np.prod(s[:-1])))
+               for s in VAE_SHAPES]
+    folder = tmp_path_factory.mktemp("weights")
+    save_weights_json(folder / "vae.json", tensors)
+    return {"vae": folder / "vae.json", "rnn": SHARED / "reference/original/rnn.json"}

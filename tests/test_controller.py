@@ -1,0 +1,143 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED, run_script, script_env
+
+from common import UserError
+from env import make_env
+from es import CMAES
+from model import Agent, Controller, load_controller_params, param_count
+
+AUTHORS_BEST = SHARED / "reference/original/carracing.cma.16.64.best.json"
+
+
+def test_parameter_counts():
+    assert (param_count("zh"), param_count("z"), param_count("z_hidden")) == (867, 99, 1443)
+
+
+def test_parameter_layouts():
+    c = Controller("zh")
+    c.set_params(np.arange(867))
+    np.testing.assert_array_equal(c.bias, [0, 1, 2])
+    np.testing.assert_array_equal(c.weight[0], [3, 4, 5])  # W (288 x 3), row-major
+    np.testing.assert_array_equal(c.weight[287], [864, 865, 866])
+    c = Controller("z")
+    c.set_params(np.arange(99))
+    assert c.weight.shape == (32, 3) and c.weight[31, 2] == 98
+    c = Controller("z_hidden")
+    c.set_params(np.arange(1443))
+    np.testing.assert_array_equal(c.bias_hidden, np.arange(40))
+    np.testing.assert_array_equal(c.weight_hidden[0], np.arange(40, 80))
+    assert c.weight_hidden.shape == (32, 40)
+    np.testing.assert_array_equal(c.bias, [1320, 1321, 1322])
+    assert c.weight.shape == (40, 3) and c.weight[0, 0] == 1323 and c.weight[39, 2] == 1442
+    with pytest.raises(ValueError, match="99 parameters, expected 867"):
+        Controller("zh").set_params(np.zeros(99))
+
+
+def test_action_squashing():
+    c = Controller("zh")
+    np.testing.assert_allclose(c.action(np.zeros(32), np.zeros(256)), [0, 0.5, 0])
+    c.set_params(np.concatenate([[5, -5, -5], np.zeros(864)]))
+    np.testing.assert_allclose(c.action(np.zeros(32), np.zeros(256)), [1, 0, 0], atol=1e-4)
+    c.set_params(np.concatenate([[-5, 5, 5], np.zeros(864)]))
+    np.testing.assert_allclose(c.action(np.zeros(32), np.zeros(256)), [-1, 1, 1], atol=1e-4)
+    # h reaches the action in mode zh: the row of W for h_0 is the 33rd
+    p = np.zeros(867)
+    p[3 + 32 * 3] = 1.0
+    c.set_params(p)
+    assert c.action(np.zeros(32), np.eye(256)[0])[0] == pytest.approx(np.tanh(1.0))
+
+
+def test_authors_best_json_loads():
+    params = load_controller_params(AUTHORS_BEST)
+    data = json.loads(AUTHORS_BEST.read_text())
+    assert params.shape == (867,) and params[0] == data[0][0] == pytest.approx(0.4248)
+    assert data[1] == pytest.approx(900.46, abs=0.01)
+
+
+def test_wrong_length_controller_file(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps([list(range(99))]))
+    with pytest.raises(UserError, match=r"99 parameters, expected 867.*--mode z\)"):
+        load_controller_params(path)
+    assert load_controller_params(path, "z").shape == (99,)
+
+
+def norender(weights, *extra, np_=None):
+    args = ["model.py", "norender", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
+            "--rnn", str(weights["rnn"]), "--trials", "3", "--max-steps", "40", *extra]
+    if np_ is None:
+        return run_script(*args).stdout
+    mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    proc = subprocess.run([mpirun, "-np", str(np_), sys.executable, *args], cwd=ROOT,
+                          env=script_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_norender_reproducible_and_parallel(weights):
+    first = norender(weights, "--seed", "3")
+    lines = first.strip().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("average_reward ")
+    scores = [float(line.split()[1]) for line in lines[:3]]
+    mean, std = float(lines[-1].split()[1]), float(lines[-1].split()[3])
+    assert mean == pytest.approx(np.mean(scores)) and std == pytest.approx(np.std(scores))
+    assert norender(weights, "--seed", "3") == first
+    assert norender(weights, "--seed", "4") != first
+    assert norender(weights, "--seed", "3", np_=2) == first  # same scores under mpirun
+
+
+def test_agent_is_reproducible_in_process(weights):
+    agent = Agent.from_files(weights["vae"], weights["rnn"])
+    env = make_env(max_episode_steps=30)
+    a = agent.evaluate(env, load_controller_params(AUTHORS_BEST), seed=5, num_episodes=2)
+    b = agent.evaluate(env, load_controller_params(AUTHORS_BEST), seed=5, num_episodes=2)
+    assert a == b and len(a[0]) == 2 and a[0][0] != a[0][1]  # two different tracks
+
+
+def test_record_writes_gif(weights, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "agent.gif"
+    run_script("model.py", "record", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
+               "--rnn", str(weights["rnn"]), "--max-steps", "10", "--every", "2",
+               "--out", str(out))
+    gif = Image.open(out)
+    assert gif.size == (600, 400) and gif.n_frames == 5
+
+
+def test_render_without_display_suggests_record(weights):
+    env = script_env()
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = run_script("model.py", "render", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
+                      "--rnn", str(weights["rnn"]), env=env, check=False)
+    assert proc.returncode == 2 and "record" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cmaes_minimises_a_quadratic():
+    target = np.linspace(-1, 1, 12)
+    es = CMAES(12, sigma_init=0.5, popsize=16, weight_decay=0.0, seed=1)
+    for _ in range(200):
+        solutions = es.ask()
+        es.tell(-np.sum((solutions - target) ** 2, axis=1))
+    np.testing.assert_allclose(es.current_param(), target, atol=1e-3)
+
+
+def test_cmaes_weight_decay_is_a_penalty_and_state_restores():
+    es = CMAES(4, popsize=6, weight_decay=0.01, seed=2)
+    solutions = es.ask()
+    fitness = es.fitness(np.zeros(6))
+    np.testing.assert_allclose(fitness, -0.01 * np.mean(solutions**2, axis=1))
+    assert np.all(fitness < 0)
+    saved = CMAES.from_state(es.state())
+    es.tell(np.arange(6.0))
+    saved.tell(np.arange(6.0))
+    np.testing.assert_array_equal(es.ask(), saved.ask())
+    np.testing.assert_array_equal(es.current_param(), saved.current_param())

@@ -1,0 +1,111 @@
+"""train.py: logs, MPI, resume, failure."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, run_script, script_env
+
+from common import save_weights_json
+from vae.numpy_vae import VAE_SHAPES
+
+BASE = "carracing.cma.1.4"
+
+
+def train_args(weights, log_dir, generations, *extra):
+    return ["train.py", "-n", "4", "-t", "1", "-e", "1", "--max-steps", "40", "--eval_steps",
+            "2", "--eval-episodes", "1", "--vae", str(weights["vae"]), "--rnn",
+            str(weights["rnn"]), "--log-dir", str(log_dir), "--generations", str(generations),
+            *extra]
+
+
+def mpirun(*args, check=True):
+    cmd = [os.path.join(os.path.dirname(sys.executable), "mpirun"), "-np", "2", sys.executable,
+           *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=script_env(), capture_output=True, text=True,
+                          timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def logs(log_dir):
+    return {ext: json.loads((log_dir / f"{BASE}.{ext}").read_text())
+            for ext in ("json", "hist.json", "best.json", "hist_best.json", "log.json")}
+
+
+def without_seconds(log):
+    log = dict(log)
+    log["hist.json"] = [row[:1] + row[2:] for row in log["hist.json"]]
+    log["hist_best.json"] = [row[:1] + row[2:] for row in log["hist_best.json"]]
+    return log
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(weights, tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("log")
+    run_script(*train_args(weights, log_dir, 3))
+    return logs(log_dir)
+
+
+def test_mpirun_two_processes_writes_the_five_logs(weights, tmp_path, uninterrupted):
+    proc = mpirun(*train_args(weights, tmp_path, 3))
+    assert "on 2 process(es)" in proc.stderr
+    log = logs(tmp_path)
+    assert len(log["json"]) == 1 and len(log["json"][0]) == 867
+    assert [row[0] for row in log["hist.json"]] == [1, 2, 3]
+    assert all(len(row) == 9 for row in log["hist.json"])
+    gen, seconds, mean, low, high, std, sigma, mean_len, max_len = log["hist.json"][0]
+    assert low <= mean <= high and std >= 0 and 0 < sigma < 0.2 and max_len == 40
+    params, score = log["best.json"]
+    assert len(params) == 867 and isinstance(score, float)
+    assert len(log["hist_best.json"]) == 1
+    row = log["hist_best.json"][0]
+    assert row[0] == 2 and row[2::2] == ["improvement", "curr", "prev", "best"]
+    assert row[5] == score and row[9] == score
+    assert row[3] == pytest.approx(row[5] - row[7])
+    assert row[7] == log["hist.json"][0][2]  # the first "prev" is generation 1's mean
+    assert [entry[0] for entry in log["log.json"]] == [2] and len(log["log.json"][0][2]) == 867
+    # the population does not depend on the number of processes: same run as one process
+    assert without_seconds(log) == without_seconds(uninterrupted)
+
+
+def test_resume_after_kill_equals_uninterrupted(weights, tmp_path, uninterrupted):
+    cmd = [sys.executable, *train_args(weights, tmp_path, 3)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=script_env(), stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / f"{BASE}.checkpoint.pkl"
+    deadline = time.time() + 300
+    while time.time() < deadline and not checkpoint.exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(json.loads((tmp_path / f"{BASE}.hist.json").read_text()))
+    assert 1 <= done < 3
+    proc = run_script(*train_args(weights, tmp_path, 3, "--resume"))
+    assert f"resuming after generation {done}" in proc.stderr
+    assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
+
+
+def test_failing_worker_stops_the_run_cleanly(weights, tmp_path):
+    mpirun(*train_args(weights, tmp_path, 1))
+    broken = tmp_path / "nan_vae.json"  # NaN weights: the actions become NaN
+    save_weights_json(broken, [__import__("numpy").zeros(s) for s in VAE_SHAPES])
+    broken.write_text(broken.read_text().replace("0", "NaN", 1))
+    args = train_args(weights, tmp_path, 3, "--resume")
+    args[args.index("--vae") + 1] = str(broken)
+    proc = mpirun(*args, check=False)
+    assert proc.returncode == 2
+    assert "ValueError" in proc.stderr and "finite" in proc.stderr
+    assert "worker failed in generation 2" in proc.stderr
+    assert len(json.loads((tmp_path / f"{BASE}.hist.json").read_text())) == 1
+    mpirun(*train_args(weights, tmp_path, 2, "--resume"))  # fixed: goes on
+    assert len(json.loads((tmp_path / f"{BASE}.hist.json").read_text())) == 2
+
+
+def test_resume_without_checkpoint_is_a_clear_error(weights, tmp_path):
+    proc = run_script(*train_args(weights, tmp_path, 1, "--resume"), check=False)
+    assert proc.returncode == 2 and "no checkpoint" in proc.stderr

@@ -27,5 +27,31 @@ stage "2-5. V, series, M, then install the weights -> $RUN/{tf_vae,series,tf_rnn
 DATA=$RUN/record VAE_DIR=$RUN/tf_vae SERIES=$RUN/series RNN_DIR=$RUN/tf_rnn \
   INITIAL_Z=$RUN/tf_initial_z/initial_z.json INSTALL=$RUN bash gpu_jobs.bash --preset tiny
 
+LOG_BASE=$RUN/log/carracing.cma.1.8
+stage "6. CMA-ES over MPI on $WORKERS processes -> $RUN/log/"
+resume=()
+[[ -f "$LOG_BASE.checkpoint.pkl" ]] && resume=(--resume)
+NP=$WORKERS bash gce_train.bash --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" \
+  --log-dir "$RUN/log" "${resume[@]}"
+
+stage "7. score the best controller"
+"$(dirname "$PYTHON")/mpirun" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
+  --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" | tee "$RUN/score.txt"
+
+stage "8. progress plot, video of the agent, pictures of V and M"
+"$PYTHON" plot_training_progress.py "$LOG_BASE" --out "$RUN/progress.png"
+"$PYTHON" model.py record "$LOG_BASE.best.json" --preset tiny --vae "$RUN/vae/vae.json" \
+  --rnn "$RUN/rnn/rnn.json" --out "$RUN/agent.gif"
+"$PYTHON" figures.py --record "$RUN/record" --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" \
+  --out "$RUN/figures"
+
 stage "done in $(($(date +%s) - start)) s"
-echo "episodes: $RUN/record/"
+cat <<SUMMARY
+Run folder: $RUN/
+  record/                 episodes ($(ls "$RUN/record" | grep -c '\.npz$') files)
+  vae/ rnn/ initial_z/    installed weights (training logs in tf_vae/, tf_rnn/)
+  log/                    CMA-ES logs: $(basename "$LOG_BASE").{json,hist.json,best.json,hist_best.json,log.json}
+  progress.png            training progress     agent.gif   the best controller driving
+  figures/                V's reconstructions and M's dream
+Evaluation of the best controller: $(tail -n 1 "$RUN/score.txt")
+SUMMARY

@@ -1,0 +1,65 @@
+"""The progress plot, its notebook, and their errors."""
+
+import json
+
+import nbformat
+import pytest
+from conftest import ROOT, SHARED, run_script
+from nbclient import NotebookClient
+
+AUTHORS_BASE = SHARED / "reference/original/carracing.cma.16.64"
+
+
+@pytest.fixture(scope="module")
+def tiny_log(weights, tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("log")
+    run_script("train.py", "-n", "4", "-e", "1", "--max-steps", "40", "--eval_steps", "1",
+               "--eval-episodes", "1", "--generations", "2", "--vae", str(weights["vae"]),
+               "--rnn", str(weights["rnn"]), "--log-dir", str(log_dir))
+    return log_dir / "carracing.cma.1.4"
+
+
+def run_notebook(log_base):
+    nb = nbformat.read(ROOT / "plot_training_progress.ipynb", as_version=4)
+    assert nb.cells[0].source.rstrip().endswith('LOG_BASE = "log/carracing.cma.16.64"')
+    nb.cells[0].source += f"\nLOG_BASE = {str(log_base)!r}"
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    return images, text
+
+
+def test_notebook_on_authors_logs():
+    images, text = run_notebook(AUTHORS_BASE)
+    assert len(images) == 1
+    assert "1800 generations" in text and "best evaluation 900.5 at generation 1800" in text
+
+
+def test_notebook_on_tiny_run(tiny_log):
+    images, text = run_notebook(tiny_log)
+    assert len(images) == 1 and "2 generations" in text and "best evaluation" in text
+
+
+def test_plot_cli_writes_png(tiny_log, tmp_path):
+    from PIL import Image
+
+    for base in (AUTHORS_BASE, tiny_log):
+        out = tmp_path / f"{base.name}.png"
+        run_script("plot_training_progress.py", str(base), "--out", str(out))
+        assert Image.open(out).size == (1300, 450)
+
+
+def test_plot_cli_errors(tmp_path):
+    proc = run_script("plot_training_progress.py", str(tmp_path / "missing"), check=False)
+    assert proc.returncode == 2 and "missing.hist.json: file not found" in proc.stderr
+    (tmp_path / "bad.hist.json").write_text(json.dumps([[1, "x"]]))
+    proc = run_script("plot_training_progress.py", str(tmp_path / "bad"), check=False)
+    assert proc.returncode == 2 and "bad.hist.json: expected" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    (tmp_path / "bad.hist.json").write_text("[[1, 10, 1.0, 0.0, 2.0]]")
+    (tmp_path / "bad.hist_best.json").write_text("{not json")
+    proc = run_script("plot_training_progress.py", str(tmp_path / "bad"), check=False)
+    assert proc.returncode == 2 and "bad.hist_best.json: not valid JSON" in proc.stderr

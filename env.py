@@ -15,6 +15,15 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from fast_render import FastCarRacing  # noqa: E402
+
+# The same environment with the faster renderer for observations (fast_render.py).
+FAST_ID = "WorldModels/CarRacingFast-v3"
+if FAST_ID not in gym.registry:
+    gym.register(id=FAST_ID, entry_point=FastCarRacing, max_episode_steps=1000,
+                 reward_threshold=900)
+RENDERERS = {"fast": FAST_ID, "gymnasium": "CarRacing-v3"}
+
 SCREEN_ROWS = 84  # rows 0..83 of the 96x96 frame; the rest is the indicator bar
 FRAME_SIZE = 64
 MAX_EPISODE_STEPS = 1000
@@ -65,12 +74,17 @@ def squash_action(a: np.ndarray) -> np.ndarray:
 
 
 def make_env(seed: int = -1, render_mode: str | None = None, full_episode: bool = False,
-             max_episode_steps: int = MAX_EPISODE_STEPS) -> CarRacingWrapper:
+             max_episode_steps: int = MAX_EPISODE_STEPS, renderer: str = "fast"
+             ) -> CarRacingWrapper:
     """Continuous CarRacing-v3 with 64x64 observations; episodes end at `max_episode_steps`.
 
     render_mode: None (observations only), "rgb_array" (full-size frames from
     `env.render()`, for videos) or "human" (a window; needs a display).
+    renderer: "fast" (fast_render.py: the same observations, several times faster) or
+    "gymnasium" (gymnasium's own drawing). Full-size frames always come from gymnasium.
     """
-    env = gym.make("CarRacing-v3", render_mode=render_mode, continuous=True,
+    if renderer not in RENDERERS:
+        raise ValueError(f"renderer {renderer!r}: expected one of {sorted(RENDERERS)}")
+    env = gym.make(RENDERERS[renderer], render_mode=render_mode, continuous=True,
                    max_episode_steps=max_episode_steps, disable_env_checker=True)
     return CarRacingWrapper(env, seed=seed, full_episode=full_episode)

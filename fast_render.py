@@ -1,0 +1,143 @@
+"""CarRacing-v3 with a faster renderer for the 96x96 state frame (the observations).
+
+gymnasium draws every grass and road polygon each step, visible or not, transforming
+it point by point in Python, then the indicator bar and the score text, and scales
+the 1000x800 surface down to 96x96. `FastCarRacing` draws the same picture with the
+same pygame calls on the same coordinates, but:
+
+- transforms all polygons at once in numpy, with the exact arithmetic of pygame's
+  `Vector2.rotate_rad` (so the coordinates are bit for bit the same), and culls the
+  ones the camera cannot see before any per-polygon work;
+- skips the indicator bar and the score text, and scales only the top 700 rows: they
+  become rows 84..95 of the 96x96 frame, which `env.process_frame` crops away.
+
+So rows 0..83 of its state frame, and hence every 64x64 observation, are identical to
+gymnasium's (tests/test_fast_render.py checks whole episodes). Rewards, termination and
+physics are gymnasium's own code. Full-size frames (render_mode "rgb_array", "human")
+are drawn by gymnasium.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pygame
+from gymnasium.envs.box2d import car_racing as cr
+from pygame import gfxdraw
+
+TWO_PI = 2.0 * math.pi
+VECTOR_EPSILON = 1e-6  # pygame's default Vector2.epsilon
+CROP_ROWS = 700  # rows of the 800-row surface above the indicator bar (84 of 96)
+FIRST_KEPT_ROW = 100  # before the vertical flip, rows 100..799 are the ones kept
+
+
+def rotate(xy: np.ndarray, angle: float) -> np.ndarray:
+    """pygame's Vector2.rotate_rad on an [..., 2] array, bit for bit."""
+    angle = math.fmod(angle, TWO_PI)
+    if angle < 0:
+        angle += TWO_PI
+    x, y = xy[..., 0], xy[..., 1]
+    if math.fmod(angle + VECTOR_EPSILON, math.pi / 2) < 2 * VECTOR_EPSILON:
+        quarter = int((angle + VECTOR_EPSILON) / (math.pi / 2)) % 4
+        out = [(x, y), (-y, x), (-x, -y), (y, -x)][quarter]
+        return np.stack(out, axis=-1)
+    s, c = math.sin(angle), math.cos(angle)
+    return np.stack([c * x - s * y, s * x + c * y], axis=-1)
+
+
+def to_screen(points: np.ndarray, zoom: float, translation, angle: float) -> np.ndarray:
+    """World points [..., 2] -> surface coordinates, as gymnasium computes them."""
+    p = rotate(points, angle)
+    return np.stack([p[..., 0] * zoom + translation[0], p[..., 1] * zoom + translation[1]],
+                    axis=-1)
+
+
+def covers(quad: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> bool:
+    """Whether the convex quadrilateral [4, 2] contains the rectangle's four corners."""
+    corners = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+    edges = np.roll(quad, -1, axis=0) - quad
+    rel = corners[:, None, :] - quad[None, :, :]
+    cross = edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0]
+    return bool(np.all(cross > 0) or np.all(cross < 0))
+
+
+class FastCarRacing(cr.CarRacing):
+    """gymnasium's CarRacing with a faster `state_pixels` renderer (see the module doc)."""
+
+    _cache_key = None
+
+    def _polygons(self):
+        """(grass [N,4,2], road [M,4,2]) for the current track, built once per track.
+
+        Colours are read at every frame: a tile takes the road colour when touched."""
+        key = (id(self.road_poly), len(self.road_poly))
+        if self._cache_key != key:
+            d = cr.GRASS_DIM
+            grass = [[(d * x + d, d * y), (d * x, d * y), (d * x, d * y + d), (d * x + d, d * y + d)]
+                     for x in range(-20, 20, 2) for y in range(-20, 20, 2)]
+            self._grass = np.array(grass, dtype=np.float64)
+            self._road = np.array([[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly],
+                                  dtype=np.float64).reshape(-1, 4, 2)
+            self._cache_key = key
+        return self._grass, self._road
+
+    def _draw_polygons(self, polys: np.ndarray, colors, zoom: float, translation,
+                       angle: float, clip: bool = True) -> None:
+        if len(polys) == 0:
+            return
+        screen = to_screen(polys, zoom, translation, angle)
+        # Draw only what can touch a kept pixel: the bounding box must meet the rows that
+        # survive the crop (y >= FIRST_KEPT_ROW before the flip), with 2 pixels to spare
+        # for anti-aliasing. gymnasium's own test (any vertex within MAX_SHAPE_DIM of the
+        # screen) draws a superset of these; the others would leave no visible pixel.
+        low, high = screen.min(axis=1), screen.max(axis=1)
+        visible = np.flatnonzero((high[:, 0] >= -2) & (low[:, 0] <= cr.WINDOW_W + 2)
+                                 & (high[:, 1] >= FIRST_KEPT_ROW - 2)
+                                 & (low[:, 1] <= cr.WINDOW_H + 2))
+        if clip:
+            m = cr.MAX_SHAPE_DIM
+            near = ((screen[visible, :, 0] >= -m) & (screen[visible, :, 0] <= cr.WINDOW_W + m)
+                    & (screen[visible, :, 1] >= -m) & (screen[visible, :, 1] <= cr.WINDOW_H + m))
+            visible = visible[near.any(axis=1)]
+        for i, points in zip(visible, screen[visible].tolist(), strict=True):
+            color = colors if isinstance(colors, tuple) else [int(c) for c in colors[i][1]]
+            gfxdraw.aapolygon(self.surf, points, color)
+            gfxdraw.filled_polygon(self.surf, points, color)
+
+    def _render(self, mode: str):
+        if mode != "state_pixels" or "t" not in self.__dict__:
+            return super()._render(mode)
+        if getattr(self, "_state_surf", None) is None:
+            self._state_surf = pygame.Surface((cr.WINDOW_W, cr.WINDOW_H))
+        self.surf = self._state_surf
+        angle = -self.car.hull.angle
+        zoom = 0.1 * cr.SCALE * max(1 - self.t, 0) + cr.ZOOM * cr.SCALE * min(self.t, 1)
+        scroll_x = -(self.car.hull.position[0]) * zoom
+        scroll_y = -(self.car.hull.position[1]) * zoom
+        trans = pygame.math.Vector2((scroll_x, scroll_y)).rotate_rad(angle)
+        trans = (cr.WINDOW_W / 2 + trans[0], cr.WINDOW_H / 4 + trans[1])
+
+        b = cr.PLAYFIELD
+        field = np.array([[(b, b), (b, -b), (-b, -b), (-b, b)]], dtype=np.float64)
+        if covers(to_screen(field[0], zoom, trans, angle), -3, -3, cr.WINDOW_W + 3,
+                  cr.WINDOW_H + 3):
+            # The background polygon covers the whole surface, its edges (and their
+            # anti-aliasing) beyond it: filling gives the same pixels, much faster.
+            self.surf.fill(tuple(self.bg_color))
+        else:
+            self.surf.fill((0, 0, 0))  # what a new pygame.Surface holds
+            self._draw_polygons(field, tuple(self.bg_color), zoom, trans, angle, clip=False)
+        grass, road = self._polygons()
+        self._draw_polygons(grass, tuple(self.grass_color), zoom, trans, angle)
+        self._draw_polygons(road, self.road_poly, zoom, trans, angle)
+        self.car.draw(self.surf, zoom, trans, angle, False)
+        # Flip only the rows that are kept: rows 100..799 become rows 0..699. No indicator
+        # bar, no score text: both lie in rows 700..799, which the observation crops
+        # away; scaling only the rows above gives the same pixels there.
+        kept = self.surf.subsurface((0, FIRST_KEPT_ROW, cr.WINDOW_W, CROP_ROWS))
+        top = pygame.transform.smoothscale(pygame.transform.flip(kept, False, True),
+                                           (cr.STATE_W, cr.STATE_H * CROP_ROWS // cr.WINDOW_H))
+        frame = np.zeros((cr.STATE_H, cr.STATE_W, 3), np.uint8)
+        frame[: top.get_height()] = np.transpose(pygame.surfarray.pixels3d(top), (1, 0, 2))
+        return frame

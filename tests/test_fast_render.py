@@ -1,0 +1,69 @@
+"""The fast renderer gives gymnasium's observations, byte for byte, over whole episodes."""
+
+import numpy as np
+import pytest
+
+from env import make_env
+from fast_render import rotate
+
+
+def actions(seed: int, kind: str) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        return rng.uniform([-1, 0, 0], [1, 1, 1], (1000, 3))
+    # hard steering: full lock one way then the other, full gas, bursts of brake
+    t = np.arange(1000)
+    steer = np.where((t // rng.integers(20, 60)) % 2 == 0, 1.0, -1.0)
+    brake = ((t // 97) % 5 == 4).astype(float)
+    return np.stack([steer, np.ones(1000), brake], axis=1)
+
+
+@pytest.mark.parametrize("seed,kind", [(s, "random") for s in range(5)]
+                         + [(s, "steer") for s in range(5, 10)])
+def test_same_observations_rewards_and_physics(seed, kind):
+    ours = make_env(renderer="fast", max_episode_steps=1000)
+    theirs = make_env(renderer="gymnasium", max_episode_steps=1000)
+    obs_a, _ = ours.reset(seed=seed)
+    obs_b, _ = theirs.reset(seed=seed)
+    np.testing.assert_array_equal(obs_a, obs_b)
+    car_a, car_b = ours.unwrapped.car, theirs.unwrapped.car
+    steps = 0
+    for action in actions(seed, kind):  # the first 50 steps are the zoom animation
+        obs_a, r_a, term_a, trunc_a, _ = ours.step(action)
+        obs_b, r_b, term_b, trunc_b, _ = theirs.step(action)
+        steps += 1
+        assert np.array_equal(obs_a, obs_b), f"step {steps}: observations differ"
+        assert np.array_equal(ours.unwrapped.state[:84], theirs.unwrapped.state[:84])
+        assert (r_a, term_a, trunc_a) == (r_b, term_b, trunc_b)
+        assert tuple(car_a.hull.position) == tuple(car_b.hull.position)
+        if term_a or trunc_a:
+            break
+    assert steps == 1000 or term_a
+
+
+def test_full_size_frames_come_from_gymnasium():
+    ours = make_env(render_mode="rgb_array", renderer="fast")
+    theirs = make_env(render_mode="rgb_array", renderer="gymnasium")
+    ours.reset(seed=3)
+    theirs.reset(seed=3)
+    for _ in range(5):
+        ours.step([0.3, 0.5, 0])
+        theirs.step([0.3, 0.5, 0])
+    frame = ours.render()
+    assert frame.shape == (400, 600, 3)
+    np.testing.assert_array_equal(frame, theirs.render())
+
+
+def test_rotate_matches_pygame_bit_for_bit():
+    import pygame
+
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-500, 500, (200, 2))
+    for angle in [*rng.uniform(-10, 10, 50), 0.0, np.pi / 2, -np.pi, 3 * np.pi / 2 + 1e-7]:
+        expected = np.array([tuple(pygame.math.Vector2(*p).rotate_rad(angle)) for p in points])
+        np.testing.assert_array_equal(rotate(points, angle), expected)
+
+
+def test_renderer_choice_is_checked():
+    with pytest.raises(ValueError, match="renderer"):
+        make_env(renderer="opengl")

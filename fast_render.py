@@ -67,31 +67,35 @@ class FastCarRacing(cr.CarRacing):
 
     _cache_key = None
 
-    def _polygons(self):
-        """(grass [N,4,2], road [M,4,2]) for the current track, built once per track.
-
-        Colours are read at every frame: a tile takes the road colour when touched."""
+    def _polygons(self) -> np.ndarray:
+        """The grass patches then the road tiles, [N, 4, 2], in gymnasium's drawing order;
+        built once per track. Colours are read at every frame: a tile takes the road
+        colour when the car touches it."""
         key = (id(self.road_poly), len(self.road_poly))
         if self._cache_key != key:
             d = cr.GRASS_DIM
-            grass = [[(d * x + d, d * y), (d * x, d * y), (d * x, d * y + d), (d * x + d, d * y + d)]
+            grass = [[(d * x + d, d * y), (d * x, d * y), (d * x, d * y + d),
+                      (d * x + d, d * y + d)]
                      for x in range(-20, 20, 2) for y in range(-20, 20, 2)]
-            self._grass = np.array(grass, dtype=np.float64)
-            self._road = np.array([[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly],
-                                  dtype=np.float64).reshape(-1, 4, 2)
+            road = [[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly]
+            self._polys = np.array(grass + road, dtype=np.float64).reshape(-1, 4, 2)
+            self._num_grass = len(grass)
             self._cache_key = key
-        return self._grass, self._road
+        return self._polys
 
-    def _draw_polygons(self, polys: np.ndarray, colors, zoom: float, translation,
+    def _color(self, i: int):
+        if i < self._num_grass:
+            return tuple(self.grass_color)
+        return [int(c) for c in self.road_poly[i - self._num_grass][1]]
+
+    def _draw_polygons(self, polys: np.ndarray, color_of, zoom: float, translation,
                        angle: float, clip: bool = True) -> None:
-        if len(polys) == 0:
-            return
         screen = to_screen(polys, zoom, translation, angle)
         # Draw only what can touch a kept pixel: the bounding box must meet the rows that
         # survive the crop (y >= FIRST_KEPT_ROW before the flip), with 2 pixels to spare
         # for anti-aliasing. gymnasium's own test (any vertex within MAX_SHAPE_DIM of the
         # screen) draws a superset of these; the others would leave no visible pixel.
-        low, high = screen.min(axis=1), screen.max(axis=1)
+        low, high = np.minimum.reduce(screen, axis=1), np.maximum.reduce(screen, axis=1)
         visible = np.flatnonzero((high[:, 0] >= -2) & (low[:, 0] <= cr.WINDOW_W + 2)
                                  & (high[:, 1] >= FIRST_KEPT_ROW - 2)
                                  & (low[:, 1] <= cr.WINDOW_H + 2))
@@ -100,8 +104,8 @@ class FastCarRacing(cr.CarRacing):
             near = ((screen[visible, :, 0] >= -m) & (screen[visible, :, 0] <= cr.WINDOW_W + m)
                     & (screen[visible, :, 1] >= -m) & (screen[visible, :, 1] <= cr.WINDOW_H + m))
             visible = visible[near.any(axis=1)]
-        for i, points in zip(visible, screen[visible].tolist(), strict=True):
-            color = colors if isinstance(colors, tuple) else [int(c) for c in colors[i][1]]
+        for i, points in zip(visible.tolist(), screen[visible].tolist(), strict=True):
+            color = color_of(i)
             gfxdraw.aapolygon(self.surf, points, color)
             gfxdraw.filled_polygon(self.surf, points, color)
 
@@ -127,10 +131,9 @@ class FastCarRacing(cr.CarRacing):
             self.surf.fill(tuple(self.bg_color))
         else:
             self.surf.fill((0, 0, 0))  # what a new pygame.Surface holds
-            self._draw_polygons(field, tuple(self.bg_color), zoom, trans, angle, clip=False)
-        grass, road = self._polygons()
-        self._draw_polygons(grass, tuple(self.grass_color), zoom, trans, angle)
-        self._draw_polygons(road, self.road_poly, zoom, trans, angle)
+            self._draw_polygons(field, lambda i: tuple(self.bg_color), zoom, trans, angle,
+                                clip=False)
+        self._draw_polygons(self._polygons(), self._color, zoom, trans, angle)
         self.car.draw(self.surf, zoom, trans, angle, False)
         # Flip only the rows that are kept: rows 100..799 become rows 0..699. No indicator
         # bar, no score text: both lie in rows 700..799, which the observation crops

@@ -26,7 +26,7 @@ from tqdm import tqdm  # noqa: E402
 from common import UserError, atomic_write_json, parse_with_preset, run_main  # noqa: E402
 from rnn.rnn import MDNRNN, mdn_loss  # noqa: E402
 from series import load_series  # noqa: E402
-from train_utils import TrainLog, check_finite, load_checkpoint, save_checkpoint  # noqa: E402
+from train_utils import TrainLog, check_finite, load_checkpoint, save_progress  # noqa: E402
 
 
 def series_files(folder: str) -> list[Path]:
@@ -146,10 +146,7 @@ def train(model: MDNRNN, optimizer, files: list[Path], args, step: int,
             log.write(step, loss=loss, seconds=time.time() - start)
             bar.set_postfix(loss=f"{loss:.3f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
-                model.save_json(json_path)
-                save_checkpoint(ckpt_path, model, optimizer,
-                                {"step": step, "seconds": time.time() - start})
-                good_step = step
+                good_step = save_progress(model, optimizer, json_path, ckpt_path, step, start)
     finally:
         log.close()
 

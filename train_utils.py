@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -24,6 +25,14 @@ def save_checkpoint(path: Path, model: keras.Model, optimizer: keras.optimizers.
     arrays |= {f"opt_{i}": v.numpy() for i, v in enumerate(optimizer.variables)}
     arrays["progress"] = np.array(json.dumps(progress))
     atomic_savez(path, compress=False, **arrays)
+
+
+def save_progress(model: keras.Model, optimizer: keras.optimizers.Optimizer, json_path: Path,
+                  ckpt_path: Path, step: int, start: float) -> int:
+    """Write the weights file, then the checkpoint; returns `step`, the last good step."""
+    model.save_json(json_path)
+    save_checkpoint(ckpt_path, model, optimizer, {"step": step, "seconds": time.time() - start})
+    return step
 
 
 def load_checkpoint(path: Path, model: keras.Model,

@@ -28,7 +28,7 @@ from common import (  # noqa: E402
     parse_with_preset,
     run_main,
 )
-from train_utils import TrainLog, check_finite, load_checkpoint, save_checkpoint  # noqa: E402
+from train_utils import TrainLog, check_finite, load_checkpoint, save_progress  # noqa: E402
 from vae.vae import ConvVAE, vae_losses  # noqa: E402
 
 
@@ -134,10 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                           seconds=time.time() - start)
                 bar.set_postfix(loss=f"{loss:.1f}", r=f"{r_loss:.1f}", kl=f"{kl_loss:.1f}")
                 if step % args.checkpoint_every == 0 or step == total_steps:
-                    model.save_json(json_path)
-                    save_checkpoint(ckpt_path, model, optimizer,
-                                    {"step": step, "seconds": time.time() - start})
-                    good_step = step
+                    good_step = save_progress(model, optimizer, json_path, ckpt_path, step, start)
     finally:
         log.close()
     print(f"vae_train: wrote {json_path} ({step} steps)", file=sys.stderr)

@@ -7,9 +7,12 @@ same pygame calls on the same coordinates, but:
 
 - transforms all polygons at once in numpy, with the exact arithmetic of pygame's
   `Vector2.rotate_rad` (so the coordinates are bit for bit the same), and culls the
-  ones the camera cannot see before any per-polygon work;
-- skips the indicator bar and the score text, and scales only the top 700 rows: they
-  become rows 84..95 of the 96x96 frame, which `env.process_frame` crops away.
+  ones that cannot touch a kept pixel before any per-polygon work;
+- draws the car with Box2D's float32 transform done in numpy, bit for bit;
+- skips the indicator bar and the score text, and flips and scales only the top 700
+  rows: they become rows 84..95 of the 96x96 frame, which `env.process_frame` crops;
+- filters columns before flipping (smoothscale filters columns, then rows), so the
+  flip moves a 96-column image instead of a 1000-column one.
 
 So rows 0..83 of its state frame, and hence every 64x64 observation, are identical to
 gymnasium's (tests/test_fast_render.py checks whole episodes). Rewards, termination and
@@ -23,6 +26,7 @@ import math
 
 import numpy as np
 import pygame
+from gymnasium.envs.box2d import car_dynamics as cd
 from gymnasium.envs.box2d import car_racing as cr
 from pygame import gfxdraw
 
@@ -53,13 +57,24 @@ def to_screen(points: np.ndarray, zoom: float, translation, angle: float) -> np.
                     axis=-1)
 
 
-def covers(quad: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> bool:
-    """Whether the convex quadrilateral [4, 2] contains the rectangle's four corners."""
-    corners = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
-    edges = np.roll(quad, -1, axis=0) - quad
-    rel = corners[:, None, :] - quad[None, :, :]
-    cross = edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0]
-    return bool(np.all(cross > 0) or np.all(cross < 0))
+def b2_mul(rotation: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """Box2D's `transform * v` in its float32 arithmetic, row by row.
+
+    rotation: float32 [n, 4] of (q.c, q.s, p.x, p.y) of each row's body transform;
+    vertices: float32 [n, 2]. Returns float64 [n, 2], the values pybox2d gives Python."""
+    c, s, px, py = rotation[:, 0], rotation[:, 1], rotation[:, 2], rotation[:, 3]
+    x, y = vertices[:, 0], vertices[:, 1]
+    return np.stack([(c * x - s * y) + px, (s * x + c * y) + py], axis=1).astype(np.float64)
+
+
+def covers(quad: list, x0: float, y0: float, x1: float, y1: float) -> bool:
+    """Whether the convex quadrilateral (4 points) contains the rectangle's four corners."""
+    signs = set()
+    for (ax, ay), (bx, by) in zip(quad, quad[1:] + quad[:1], strict=True):
+        for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+            cross = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+            signs.add(cross > 0 if cross != 0 else None)
+    return signs in ({True}, {False})
 
 
 class FastCarRacing(cr.CarRacing):
@@ -79,6 +94,8 @@ class FastCarRacing(cr.CarRacing):
                      for x in range(-20, 20, 2) for y in range(-20, 20, 2)]
             road = [[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly]
             self._polys = np.array(grass + road, dtype=np.float64).reshape(-1, 4, 2)
+            self._centers = self._polys.mean(axis=1)
+            self._radii = np.linalg.norm(self._polys - self._centers[:, None], axis=2).max(1)
             self._num_grass = len(grass)
             self._cache_key = key
         return self._polys
@@ -89,25 +106,76 @@ class FastCarRacing(cr.CarRacing):
         return [int(c) for c in self.road_poly[i - self._num_grass][1]]
 
     def _draw_polygons(self, polys: np.ndarray, color_of, zoom: float, translation,
-                       angle: float, clip: bool = True) -> None:
-        screen = to_screen(polys, zoom, translation, angle)
+                       angle: float, clip: bool = True, centers=None, radii=None) -> None:
+        candidates = np.arange(len(polys))
+        if centers is not None:
+            # A cheap superset first: polygons whose enclosing circle (1 pixel of slack
+            # for rounding) reaches the kept area.
+            c = to_screen(centers, zoom, translation, angle)
+            r = radii * zoom + 3.0
+            candidates = np.flatnonzero((c[:, 0] + r >= 0) & (c[:, 0] - r <= cr.WINDOW_W)
+                                        & (c[:, 1] + r >= FIRST_KEPT_ROW)
+                                        & (c[:, 1] - r <= cr.WINDOW_H))
+        screen = to_screen(polys[candidates], zoom, translation, angle)
         # Draw only what can touch a kept pixel: the bounding box must meet the rows that
         # survive the crop (y >= FIRST_KEPT_ROW before the flip), with 2 pixels to spare
         # for anti-aliasing. gymnasium's own test (any vertex within MAX_SHAPE_DIM of the
         # screen) draws a superset of these; the others would leave no visible pixel.
-        low, high = np.minimum.reduce(screen, axis=1), np.maximum.reduce(screen, axis=1)
-        visible = np.flatnonzero((high[:, 0] >= -2) & (low[:, 0] <= cr.WINDOW_W + 2)
-                                 & (high[:, 1] >= FIRST_KEPT_ROW - 2)
-                                 & (low[:, 1] <= cr.WINDOW_H + 2))
+        low, high = screen.min(axis=1), screen.max(axis=1)
+        keep = ((high[:, 0] >= -2) & (low[:, 0] <= cr.WINDOW_W + 2)
+                & (high[:, 1] >= FIRST_KEPT_ROW - 2) & (low[:, 1] <= cr.WINDOW_H + 2))
         if clip:
             m = cr.MAX_SHAPE_DIM
-            near = ((screen[visible, :, 0] >= -m) & (screen[visible, :, 0] <= cr.WINDOW_W + m)
-                    & (screen[visible, :, 1] >= -m) & (screen[visible, :, 1] <= cr.WINDOW_H + m))
-            visible = visible[near.any(axis=1)]
-        for i, points in zip(visible.tolist(), screen[visible].tolist(), strict=True):
+            near = ((screen[..., 0] >= -m) & (screen[..., 0] <= cr.WINDOW_W + m)
+                    & (screen[..., 1] >= -m) & (screen[..., 1] <= cr.WINDOW_H + m))
+            keep &= near.any(axis=1)
+        for i, points in zip(candidates[keep].tolist(), screen[keep].tolist(), strict=True):
             color = color_of(i)
             gfxdraw.aapolygon(self.surf, points, color)
             gfxdraw.filled_polygon(self.surf, points, color)
+
+    def _draw_car(self, zoom: float, translation, angle: float) -> None:
+        """gymnasium's `Car.draw(draw_particles=False)`: the same polygons in the same
+        order, all vertices transformed in one pass with Box2D's float32 arithmetic."""
+        car = self.car
+        if getattr(self, "_car_cache", (None,))[0] is not car:
+            shapes = [[np.array(f.shape.vertices, np.float32) for f in obj.fixtures]
+                      for obj in car.drawlist]
+            self._car_cache = (car, shapes)
+        size = cd.SIZE
+        polygons, pieces, rows = [], [], 0  # (color, first row, rows) in drawing order
+        rot = []
+        for obj, shapes in zip(car.drawlist, self._car_cache[1], strict=True):
+            t = obj.transform
+            q = (t.q.c, t.q.s, t.position[0], t.position[1])
+            color = [int(c * 255) for c in obj.color]
+            for vertices in shapes:
+                polygons.append((color, rows, len(vertices)))
+                pieces.append(vertices)
+                rot += [q] * len(vertices)
+                rows += len(vertices)
+                if "phase" not in obj.__dict__:
+                    continue
+                a1, a2 = obj.phase, obj.phase + 1.2
+                s1, s2, c1, c2 = math.sin(a1), math.sin(a2), math.cos(a1), math.cos(a2)
+                if s1 > 0 and s2 > 0:
+                    continue
+                if s1 > 0:
+                    c1 = np.sign(c1)
+                if s2 > 0:
+                    c2 = np.sign(c2)
+                white = np.array([(-cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
+                                  (+cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
+                                  (+cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size),
+                                  (-cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size)], np.float32)
+                polygons.append((cd.WHEEL_WHITE, rows, 4))
+                pieces.append(white)
+                rot += [q] * 4
+                rows += 4
+        world = b2_mul(np.array(rot, np.float32), np.concatenate(pieces))
+        points = to_screen(world, zoom, translation, angle).tolist()
+        for color, first, n in polygons:
+            pygame.draw.polygon(self.surf, color=color, points=points[first:first + n])
 
     def _render(self, mode: str):
         if mode != "state_pixels" or "t" not in self.__dict__:
@@ -124,7 +192,7 @@ class FastCarRacing(cr.CarRacing):
 
         b = cr.PLAYFIELD
         field = np.array([[(b, b), (b, -b), (-b, -b), (-b, b)]], dtype=np.float64)
-        if covers(to_screen(field[0], zoom, trans, angle), -3, -3, cr.WINDOW_W + 3,
+        if covers(to_screen(field[0], zoom, trans, angle).tolist(), -3, -3, cr.WINDOW_W + 3,
                   cr.WINDOW_H + 3):
             # The background polygon covers the whole surface, its edges (and their
             # anti-aliasing) beyond it: filling gives the same pixels, much faster.
@@ -133,13 +201,19 @@ class FastCarRacing(cr.CarRacing):
             self.surf.fill((0, 0, 0))  # what a new pygame.Surface holds
             self._draw_polygons(field, lambda i: tuple(self.bg_color), zoom, trans, angle,
                                 clip=False)
-        self._draw_polygons(self._polygons(), self._color, zoom, trans, angle)
-        self.car.draw(self.surf, zoom, trans, angle, False)
-        # Flip only the rows that are kept: rows 100..799 become rows 0..699. No indicator
-        # bar, no score text: both lie in rows 700..799, which the observation crops
-        # away; scaling only the rows above gives the same pixels there.
+        polys = self._polygons()
+        self._draw_polygons(polys, self._color, zoom, trans, angle, centers=self._centers,
+                            radii=self._radii)
+        self._draw_car(zoom, trans, angle)
+        # Only the rows that are kept, 100..799 (rows 0..699 once flipped). No indicator
+        # bar, no score text: both lie in rows 700..799 of the flipped picture, which the
+        # observation crops away; scaling only the rows above gives the same pixels there.
+        # smoothscale filters columns, then rows: filtering the columns first on the
+        # unflipped rows, flipping the narrow result, then filtering the rows gives the
+        # same bytes as flipping first, with a 96-column flip instead of a 1000-column one.
         kept = self.surf.subsurface((0, FIRST_KEPT_ROW, cr.WINDOW_W, CROP_ROWS))
-        top = pygame.transform.smoothscale(pygame.transform.flip(kept, False, True),
+        narrow = pygame.transform.smoothscale(kept, (cr.STATE_W, CROP_ROWS))
+        top = pygame.transform.smoothscale(pygame.transform.flip(narrow, False, True),
                                            (cr.STATE_W, cr.STATE_H * CROP_ROWS // cr.WINDOW_H))
         frame = np.zeros((cr.STATE_H, cr.STATE_W, 3), np.uint8)
         frame[: top.get_height()] = np.transpose(pygame.surfarray.pixels3d(top), (1, 0, 2))

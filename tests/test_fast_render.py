@@ -67,3 +67,20 @@ def test_rotate_matches_pygame_bit_for_bit():
 def test_renderer_choice_is_checked():
     with pytest.raises(ValueError, match="renderer"):
         make_env(renderer="opengl")
+
+
+def test_b2_mul_matches_box2d_bit_for_bit():
+    from fast_render import b2_mul
+
+    env = make_env(renderer="fast")
+    env.reset(seed=2)
+    for _ in range(30):
+        env.step([0.7, 1.0, 0.0])
+    for body in env.unwrapped.car.drawlist:
+        for fixture in body.fixtures:
+            vertices = np.array(fixture.shape.vertices, np.float32)
+            t = body.transform
+            rotation = np.array([(t.q.c, t.q.s, t.position[0], t.position[1])] * len(vertices),
+                                np.float32)
+            expected = np.array([tuple(t * v) for v in fixture.shape.vertices])
+            np.testing.assert_array_equal(b2_mul(rotation, vertices), expected)

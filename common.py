@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import tempfile
 import zipfile
@@ -72,6 +73,10 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def atomic_write_json(path: str | os.PathLike, obj: object) -> None:
     atomic_write_text(path, json.dumps(obj))
+
+
+def atomic_write_pickle(path: str | os.PathLike, obj: object) -> None:
+    _atomic_write(path, lambda f: pickle.dump(obj, f), "wb")
 
 
 def atomic_savez(path: str | os.PathLike, compress: bool = True, **arrays: np.ndarray) -> None:

@@ -36,8 +36,8 @@ from tqdm import tqdm  # noqa: E402
 
 from common import (  # noqa: E402
     UserError,
-    _atomic_write,
     atomic_write_json,
+    atomic_write_pickle,
     parse_with_preset,
     run_main,
     under_mpi,
@@ -148,7 +148,7 @@ def write_logs(base: Path, run: Run) -> None:
         atomic_write_json(f"{base}.best.json", [run.best_params.tolist(), run.best_reward])
         atomic_write_json(f"{base}.hist_best.json", run.hist_best)
         atomic_write_json(f"{base}.log.json", run.eval_log)
-    _atomic_write(f"{base}.checkpoint.pkl", lambda f: pickle.dump(run, f), "wb")
+    atomic_write_pickle(f"{base}.checkpoint.pkl", run)
 
 
 def load_run(base: Path) -> Run:

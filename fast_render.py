@@ -80,14 +80,13 @@ def covers(quad: list, x0: float, y0: float, x1: float, y1: float) -> bool:
 class FastCarRacing(cr.CarRacing):
     """gymnasium's CarRacing with a faster `state_pixels` renderer (see the module doc)."""
 
-    _cache_key = None
+    _cached_road = None
 
     def _polygons(self) -> np.ndarray:
         """The grass patches then the road tiles, [N, 4, 2], in gymnasium's drawing order;
         built once per track. Colours are read at every frame: a tile takes the road
         colour when the car touches it."""
-        key = (id(self.road_poly), len(self.road_poly))
-        if self._cache_key != key:
+        if self._cached_road is not self.road_poly or self._cached_len != len(self.road_poly):
             d = cr.GRASS_DIM
             grass = [[(d * x + d, d * y), (d * x, d * y), (d * x, d * y + d),
                       (d * x + d, d * y + d)]
@@ -97,7 +96,7 @@ class FastCarRacing(cr.CarRacing):
             self._centers = self._polys.mean(axis=1)
             self._radii = np.linalg.norm(self._polys - self._centers[:, None], axis=2).max(1)
             self._num_grass = len(grass)
-            self._cache_key = key
+            self._cached_road, self._cached_len = self.road_poly, len(self.road_poly)
         return self._polys
 
     def _color(self, i: int):
@@ -109,8 +108,8 @@ class FastCarRacing(cr.CarRacing):
                        angle: float, clip: bool = True, centers=None, radii=None) -> None:
         candidates = np.arange(len(polys))
         if centers is not None:
-            # A cheap superset first: polygons whose enclosing circle (1 pixel of slack
-            # for rounding) reaches the kept area.
+            # A cheap superset first: polygons whose enclosing circle, 3 pixels wider
+            # (the 2 of the test below and 1 for rounding), reaches the kept area.
             c = to_screen(centers, zoom, translation, angle)
             r = radii * zoom + 3.0
             candidates = np.flatnonzero((c[:, 0] + r >= 0) & (c[:, 0] - r <= cr.WINDOW_W)

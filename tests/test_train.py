@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from conftest import ROOT, run_script, script_env
 
@@ -93,7 +94,7 @@ def test_resume_after_kill_equals_uninterrupted(weights, tmp_path, uninterrupted
 def test_failing_worker_stops_the_run_cleanly(weights, tmp_path):
     mpirun(*train_args(weights, tmp_path, 1))
     broken = tmp_path / "nan_vae.json"  # NaN weights: the actions become NaN
-    save_weights_json(broken, [__import__("numpy").zeros(s) for s in VAE_SHAPES])
+    save_weights_json(broken, [np.zeros(s) for s in VAE_SHAPES])
     broken.write_text(broken.read_text().replace("0", "NaN", 1))
     args = train_args(weights, tmp_path, 3, "--resume")
     args[args.index("--vae") + 1] = str(broken)

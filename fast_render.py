@@ -2,13 +2,17 @@
 
 gymnasium draws every grass and road polygon each step, visible or not, transforming
 it point by point in Python, then the indicator bar and the score text, and scales
-the 1000x800 surface down to 96x96. `FastCarRacing` draws the same picture with the
-same pygame calls on the same coordinates, but:
+the 1000x800 surface down to 96x96. `FastCarRacing` draws the same picture on the
+same coordinates, but:
 
 - transforms all polygons at once in numpy, with the exact arithmetic of pygame's
   `Vector2.rotate_rad` (so the coordinates are bit for bit the same), and culls the
   ones that cannot touch a kept pixel before any per-polygon work;
-- draws the car with Box2D's float32 transform done in numpy, bit for bit;
+- draws the grass and road polygons that are left in one compiled call (raster.py:
+  pygame.gfxdraw's `aapolygon` and `filled_polygon`, pixel for pixel), leaving out the
+  rows the observation never reads;
+- draws the car with Box2D's float32 transform done in numpy, bit for bit, and
+  pygame's own `draw.polygon`;
 - skips the indicator bar and the score text, and flips and scales only the top 700
   rows: they become rows 84..95 of the 96x96 frame, which `env.process_frame` crops;
 - filters columns before flipping (smoothscale filters columns, then rows), so the
@@ -28,7 +32,8 @@ import numpy as np
 import pygame
 from gymnasium.envs.box2d import car_dynamics as cd
 from gymnasium.envs.box2d import car_racing as cr
-from pygame import gfxdraw
+
+import raster
 
 TWO_PI = 2.0 * math.pi
 VECTOR_EPSILON = 1e-6  # pygame's default Vector2.epsilon
@@ -101,8 +106,8 @@ class FastCarRacing(cr.CarRacing):
 
     def _color(self, i: int):
         if i < self._num_grass:
-            return tuple(self.grass_color)
-        return [int(c) for c in self.road_poly[i - self._num_grass][1]]
+            return self.grass_color
+        return self.road_poly[i - self._num_grass][1]
 
     def _draw_polygons(self, polys: np.ndarray, color_of, zoom: float, translation,
                        angle: float, clip: bool = True, centers=None, radii=None) -> None:
@@ -128,10 +133,13 @@ class FastCarRacing(cr.CarRacing):
             near = ((screen[..., 0] >= -m) & (screen[..., 0] <= cr.WINDOW_W + m)
                     & (screen[..., 1] >= -m) & (screen[..., 1] <= cr.WINDOW_H + m))
             keep &= near.any(axis=1)
-        for i, points in zip(candidates[keep].tolist(), screen[keep].tolist(), strict=True):
-            color = color_of(i)
-            gfxdraw.aapolygon(self.surf, points, color)
-            gfxdraw.filled_polygon(self.surf, points, color)
+        if not keep.any():
+            return
+        points = raster.to_sdl(screen[keep])
+        colors = raster.pack([color_of(i) for i in candidates[keep].tolist()])
+        # gfxdraw.aapolygon then gfxdraw.filled_polygon for each, in order (raster.py)
+        raster.draw_polygons(self._pixels, points[..., 0], points[..., 1], colors,
+                             FIRST_KEPT_ROW)
 
     def _draw_car(self, zoom: float, translation, angle: float) -> None:
         """gymnasium's `Car.draw(draw_particles=False)`: the same polygons in the same
@@ -181,6 +189,8 @@ class FastCarRacing(cr.CarRacing):
             return super()._render(mode)
         if getattr(self, "_state_surf", None) is None:
             self._state_surf = pygame.Surface((cr.WINDOW_W, cr.WINDOW_H))
+            # [row, column] 0x00RRGGBB view of its pixels, for raster.py
+            self._pixels = pygame.surfarray.pixels2d(self._state_surf).T
         self.surf = self._state_surf
         angle = -self.car.hull.angle
         zoom = 0.1 * cr.SCALE * max(1 - self.t, 0) + cr.ZOOM * cr.SCALE * min(self.t, 1)
@@ -195,10 +205,10 @@ class FastCarRacing(cr.CarRacing):
                   cr.WINDOW_H + 3):
             # The background polygon covers the whole surface, its edges (and their
             # anti-aliasing) beyond it: filling gives the same pixels, much faster.
-            self.surf.fill(tuple(self.bg_color))
+            self._pixels[FIRST_KEPT_ROW:] = raster.pack(self.bg_color)[0]
         else:
-            self.surf.fill((0, 0, 0))  # what a new pygame.Surface holds
-            self._draw_polygons(field, lambda i: tuple(self.bg_color), zoom, trans, angle,
+            self._pixels[FIRST_KEPT_ROW:] = 0  # what a new pygame.Surface holds
+            self._draw_polygons(field, lambda i: self.bg_color, zoom, trans, angle,
                                 clip=False)
         polys = self._polygons()
         self._draw_polygons(polys, self._color, zoom, trans, angle, centers=self._centers,

@@ -144,6 +144,17 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                   "generations": 4, "max_steps": 150},
         "model": {"trials": 4, "max_steps": 150},
     },
+    # The whole World Model on a 2-core laptop in about 3 hours (reproduce.bash); the
+    # README's "Laptop recipe" says why each number was chosen.
+    "laptop": {
+        "extract": {"trials": 200, "max_frames": 500},
+        "vae_train": {"epochs": 2, "learning_rate": 1e-3},
+        "series": {},
+        "rnn_train": {"steps": 1500, "batch_size": 32, "seq_len": 200},
+        "train": {"num_worker": 32, "num_episode": 4, "eval_steps": 5, "eval_episodes": 64,
+                  "early_stop": 50, "generations": 200},
+        "model": {},
+    },
 }
 
 

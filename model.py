@@ -108,11 +108,15 @@ class Agent:
         return cls(NumpyVAE.from_json(vae_path), NumpyRNN.from_json(rnn_path), mode)
 
     def rollout(self, env, rng: np.random.Generator, seed: int | None = None,
-                max_steps: int = 1000, on_step=None) -> tuple[float, int]:
-        """One episode; returns (total reward, steps). `seed` reseeds the env's track."""
+                max_steps: int = 1000, on_step=None, early_stop: int = 0) -> tuple[float, int]:
+        """One episode; returns (total reward, steps). `seed` reseeds the env's track.
+
+        `early_stop` N > 0 ends the episode after N consecutive steps of negative reward
+        (no new tile): a training shortcut, off in the paper's loop and in evaluations.
+        """
         obs, _ = env.reset(seed=seed)
         state = self.rnn.initial_state()
-        total, t = 0.0, 0
+        total, t, idle = 0.0, 0, 0
         while t < max_steps:
             z = self.vae.encode(obs, rng)
             action = self.controller.action(z, state[0])
@@ -120,21 +124,23 @@ class Agent:
             state = self.rnn.step(z, action[None].astype(np.float32), state)
             total += reward
             t += 1
+            idle = idle + 1 if reward < 0 else 0
             if on_step is not None:
                 on_step(t, total)
-            if terminated or truncated:
+            if terminated or truncated or (early_stop and idle >= early_stop):
                 break
         return total, t
 
-    def evaluate(self, env, params, seed: int, num_episodes: int,
-                 max_steps: int = 1000) -> tuple[list[float], list[int]]:
+    def evaluate(self, env, params, seed: int, num_episodes: int, max_steps: int = 1000,
+                 early_stop: int = 0) -> tuple[list[float], list[int]]:
         """`num_episodes` episodes one after another from one seed (SPEC: the env is seeded
         once, so they are different tracks, the same for every caller with that seed)."""
         self.controller.set_params(params)
         rng = np.random.default_rng(seed)
         rewards, lengths = [], []
         for i in range(num_episodes):
-            r, n = self.rollout(env, rng, seed=seed if i == 0 else None, max_steps=max_steps)
+            r, n = self.rollout(env, rng, seed=seed if i == 0 else None, max_steps=max_steps,
+                                early_stop=early_stop)
             rewards.append(r)
             lengths.append(n)
         return rewards, lengths

@@ -89,7 +89,8 @@ def eval_seeds(seed_start: int, episodes: int) -> list[int]:
 
 
 def run_tasks(agent: Agent, env, tasks: list[tuple], rank: int, size: int) -> dict:
-    """Evaluate this rank's share of `tasks` [(params, seed, episodes, max_steps)]."""
+    """Evaluate this rank's share of `tasks` [(params, seed, episodes, max_steps,
+    early_stop)]."""
     out = {}
     try:
         for i in range(rank, len(tasks), size):
@@ -166,7 +167,7 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
     gen = run.gen + 1
     solutions = run.es.ask()
     seeds = generation_seeds(args.seed_start, gen, args.popsize)
-    tasks = [(solutions[i], seeds[i], args.num_episode, args.max_steps)
+    tasks = [(solutions[i], seeds[i], args.num_episode, args.max_steps, args.early_stop)
              for i in range(args.popsize)]
     results = distributed_run(comm, agent, env, tasks)
     rewards = np.array([np.mean(r) for r, _ in results])
@@ -182,7 +183,7 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
         run.best_reward = round(float(rewards.mean()), 2)  # the authors' starting "prev"
     if gen % args.eval_steps == 0:
         mean = run.es.current_param()
-        tasks = [(mean, s, min(EVAL_EPISODES_PER_TASK, args.eval_episodes), args.max_steps)
+        tasks = [(mean, s, min(EVAL_EPISODES_PER_TASK, args.eval_episodes), args.max_steps, 0)
                  for s in eval_seeds(args.seed_start, args.eval_episodes)]
         reward_eval = float(np.mean([np.mean(r) for r, _ in
                                      distributed_run(comm, agent, env, tasks)]))
@@ -245,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generations", type=int, default=None,
                         help="stop after this many (default: run until stopped)")
     parser.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
+    parser.add_argument("--early-stop", type=int, default=0, metavar="N",
+                        help="end a population episode after N consecutive steps of negative "
+                             "reward (0: off, the paper's loop); evaluations never stop early")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--log-dir", default="log")
     parser.add_argument("--vae", default="vae/vae.json")

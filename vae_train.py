@@ -8,9 +8,11 @@ about 123 GB). Checkpoints as it goes; run the same command again to resume.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -50,22 +52,41 @@ def count_frames(files: list[Path]) -> tuple[list[Path], int]:
 
 
 def frame_dataset(files: list[Path], epoch: int, seed: int, batch_size: int,
-                  shuffle_buffer: int) -> tf.data.Dataset:
-    """Batches of float frames in [0, 1] for one epoch, in an order fixed by (seed, epoch)."""
-    order = np.random.default_rng([seed, epoch]).permutation(len(files))
+                  shuffle_buffer: int) -> Iterator[np.ndarray]:
+    """uint8 batches [batch_size,64,64,3] for one epoch, in an order fixed by (seed, epoch).
 
-    def episodes():
-        for i in order:
+    Episodes are read one at a time, in a shuffled order, into a buffer of about
+    `shuffle_buffer` frames (plus one episode); each batch is drawn at random from the
+    buffer and its slots are filled from the buffer's tail. Memory stays bounded whatever
+    the data set size, and numpy does it without the per-frame cost of a tf.data pipeline.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = iter(rng.permutation(len(files)))
+    buffer, n, exhausted = np.empty((0, 64, 64, 3), np.uint8), 0, False
+    while True:
+        while not exhausted and n < shuffle_buffer:
+            i = next(order, None)
+            if i is None:
+                exhausted = True
+                break
             try:
-                yield load_episode(files[i])["obs"]
+                obs = load_episode(files[i])["obs"]
             except EpisodeError as e:
                 print(f"warning: skipping bad episode file {e}", file=sys.stderr)
-
-    ds = tf.data.Dataset.from_generator(
-        episodes, output_signature=tf.TensorSpec((None, 64, 64, 3), tf.uint8))
-    ds = ds.unbatch().shuffle(shuffle_buffer, seed=seed * 1000 + epoch)
-    ds = ds.batch(batch_size, drop_remainder=True)
-    return ds.map(lambda x: tf.cast(x, tf.float32) / 255.0).prefetch(2)
+                continue
+            if n + len(obs) > len(buffer):
+                grown = np.empty((n + len(obs), 64, 64, 3), np.uint8)
+                grown[:n] = buffer[:n]
+                buffer = grown
+            buffer[n:n + len(obs)] = obs
+            n += len(obs)
+        if n < batch_size:
+            return
+        pick = rng.choice(n, batch_size, replace=False)
+        yield buffer[pick]
+        n -= batch_size
+        holes = pick[pick < n]
+        buffer[holes] = buffer[np.setdiff1d(np.arange(n, n + batch_size), pick)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{'resuming at step ' + str(step) if step else 'starting'}", file=sys.stderr)
 
     @tf.function
-    def train_step(x):
+    def train_step(frames):
+        x = tf.cast(frames, tf.float32) / 255.0
         with tf.GradientTape() as tape:
             loss, r_loss, kl_loss = vae_losses(model, x)
         grads = tape.gradient(loss, model.trainable_variables)
@@ -122,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for epoch in range(step // steps_per_epoch, args.epochs):
             done_in_epoch = step - epoch * steps_per_epoch
-            ds = frame_dataset(files, epoch, args.seed, args.batch_size, args.shuffle_buffer)
-            bar = tqdm(ds.skip(done_in_epoch).take(steps_per_epoch - done_in_epoch),
-                       desc=f"V epoch {epoch + 1}/{args.epochs}", initial=done_in_epoch,
-                       total=steps_per_epoch, unit="batch")
+            batches = itertools.islice(
+                frame_dataset(files, epoch, args.seed, args.batch_size, args.shuffle_buffer),
+                done_in_epoch, steps_per_epoch)
+            bar = tqdm(batches, desc=f"V epoch {epoch + 1}/{args.epochs}",
+                       initial=done_in_epoch, total=steps_per_epoch, unit="batch")
             for x in bar:
                 loss, r_loss, kl_loss = (float(v) for v in train_step(x))
                 step += 1

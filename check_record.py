@@ -8,14 +8,13 @@ the folder is missing or holds no episode files.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from common import EpisodeError, list_episode_files, load_episode, run_main
+from common import ArgumentParser, EpisodeError, list_episode_files, load_episode, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Check a folder of episode files (*.npz).")
+    parser = ArgumentParser(description="Check a folder of episode files (*.npz).")
     parser.add_argument("data", nargs="?", default="record", help="folder (default: record)")
     args = parser.parse_args(argv)
 

@@ -9,11 +9,13 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 FRAME_SHAPE = (64, 64, 3)
 ACTION_DIM = 3
@@ -39,6 +41,66 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
 def under_mpi() -> bool:
     """True when started by mpirun/mpiexec (MPICH or Open MPI)."""
     return any(v in os.environ for v in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE"))
+
+
+# ---------------------------------------------------------------- progress bars
+
+
+class _Lines:
+    """A stream for PlainProgress: tqdm's lone carriage returns and newlines are dropped."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        if text.strip("\r\n "):
+            self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class PlainProgress(tqdm):
+    """tqdm for logs (CI, nohup, a file): one whole line every `percent` percent or
+    `interval` seconds, and a last one when it closes; no carriage returns."""
+
+    def __init__(self, *args, percent: float = 5.0, interval: float = 60.0, **kwargs):
+        self._percent, self._interval = percent, interval
+        self._shown_at, self._shown_bucket, self._shown_n = None, None, None
+        self._closing = False
+        self._first = kwargs.get("initial", 0)  # nothing to report before the first update
+        kwargs["file"] = _Lines(kwargs.get("file") or sys.stderr)
+        kwargs.setdefault("ncols", 100)
+        kwargs["mininterval"], kwargs["miniters"] = 0, 1  # display() itself decides
+        super().__init__(*args, **kwargs)
+
+    def display(self, msg: str | None = None, pos: int | None = None) -> bool:
+        if msg == "" or self.n == self._first:
+            return True
+        now = time.time()
+        bucket = int(100 * self.n / self.total // self._percent) if self.total else None
+        if self._closing and self.n == self._shown_n:
+            return True  # the last line already says it
+        if not (self._closing or self._shown_at is None or bucket != self._shown_bucket
+                or now - self._shown_at >= self._interval):
+            return True
+        self._shown_at, self._shown_bucket, self._shown_n = now, bucket, self.n
+        self.fp.write((self.__str__() if msg is None else msg).strip() + "\n")
+        self.fp.flush()
+        return True
+
+    def close(self) -> None:
+        self._closing = True
+        super().close()
+
+
+def progress(iterable=None, *, percent: float = 5.0, interval: float = 60.0, **kwargs) -> tqdm:
+    """A progress bar: tqdm's own in a terminal, PlainProgress's lines (every `percent`
+    percent or `interval` seconds) when stderr is not one (a log file, CI, nohup)."""
+    stream = kwargs.get("file") or sys.stderr
+    if hasattr(stream, "isatty") and stream.isatty():
+        return tqdm(iterable, **kwargs)
+    return PlainProgress(iterable, percent=percent, interval=interval, **kwargs)
 
 
 # ---------------------------------------------------------------- atomic writes
@@ -129,6 +191,49 @@ def load_weights_json(path: str | os.PathLike, shapes: list[tuple[int, ...]],
     return tensors
 
 
+# ---------------------------------------------------------------- command lines
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are one line, `prog: error: message`, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number_type(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], float]:
+    """An argparse `type=`: `kind(text)` when it is finite and `ok`, else an error saying
+    `what` was expected."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or not np.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    return _number_type(int, f"an integer >= {low}", lambda v: v >= low)
+
+
+def float_above(low: float) -> Callable[[str], float]:
+    return _number_type(float, f"a number > {low:g}", lambda v: v > low)
+
+
+def float_at_least(low: float) -> Callable[[str], float]:
+    return _number_type(float, f"a number >= {low:g}", lambda v: v >= low)
+
+
+COUNT = int_at_least(1)  # episodes, steps, batch sizes, workers...
+NON_NEGATIVE = int_at_least(0)
+SEED = int_at_least(0)  # numpy and gymnasium take seeds >= 0
+POSITIVE = float_above(0.0)  # learning rates, sigmas, temperatures
+
+
 # ---------------------------------------------------------------- presets
 
 # Defaults in each script are the paper's values; a preset overrides some of them
@@ -158,7 +263,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
 }
 
 
-def parse_with_preset(parser: argparse.ArgumentParser, stage: str,
+def parse_with_preset(parser: ArgumentParser, stage: str,
                       argv: list[str] | None) -> argparse.Namespace:
     """Parse `argv` after applying the defaults of `--preset` for this stage."""
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper",

@@ -11,9 +11,9 @@ cd "$(dirname "$0")"
 RUN=${RUN:-runs/tiny}
 SEED=${SEED:-1}
 WORKERS=${WORKERS:-2}
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
+source common.bash
+require_int SEED 0
+require_int WORKERS 1
 export PYTHON TF_CPP_MIN_LOG_LEVEL=2
 mkdir -p "$RUN"
 start=$(date +%s)
@@ -35,7 +35,7 @@ NP=$WORKERS bash gce_train.bash --preset tiny --vae "$RUN/vae/vae.json" --rnn "$
   --log-dir "$RUN/log" "${resume[@]}"
 
 stage "7. score the best controller"
-"$(dirname "$PYTHON")/mpirun" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
+"$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
   --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" | tee "$RUN/score.txt"
 
 stage "8. progress plot, video of the agent, pictures of V and M"

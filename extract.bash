@@ -13,9 +13,9 @@ cd "$(dirname "$0")"
 
 WORKERS=${WORKERS:-64}
 ROUNDS=${ROUNDS:-1}
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
+source common.bash
+require_int WORKERS 1
+require_int ROUNDS 1
 
 # Workers never touch a GPU, and one math thread each keeps them from fighting over cores.
 export CUDA_VISIBLE_DEVICES=-1

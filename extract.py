@@ -12,20 +12,24 @@ of distinct seeds between them.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from common import (
+    COUNT,
+    NON_NEGATIVE,
+    SEED,
+    ArgumentParser,
     EpisodeError,
+    UserError,
     atomic_savez,
     load_episode,
     parse_with_preset,
+    progress,
     run_main,
     under_mpi,
 )
@@ -65,7 +69,7 @@ def resolve_base_seed(out_dir: Path, seed: int | None) -> int:
             tmp.unlink()
     text = path.read_text().strip()
     if not text.isdigit():
-        raise SystemExit(f"extract.py: error: {path}: expected one integer seed, got {text!r}")
+        raise UserError(f"{path}: expected one integer seed, got {text!r}")
     return int(text)
 
 
@@ -80,7 +84,8 @@ def worker_slot(worker_index: int | None, num_workers: int | None) -> tuple[int,
     else:
         index, count = 0, 1
     if not 0 <= index < count:
-        raise SystemExit(f"extract.py: error: --worker-index {index} not in [0, {count})")
+        raise UserError(f"--worker-index {index}: expected an index in [0, {count}) "
+                        f"(--num-workers {count})")
     return index, count
 
 
@@ -114,23 +119,21 @@ def is_complete(path: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=200, help="episodes per worker")
-    parser.add_argument("--max-frames", type=int, default=1000, help="frames per episode")
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=COUNT, default=200, help="episodes per worker")
+    parser.add_argument("--max-frames", type=COUNT, default=1000, help="frames per episode")
     parser.add_argument("--out", default="record", help="folder for the episode files")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=SEED, default=None,
                         help="base seed (default: the one in OUT/extract_seed.txt, else random)")
-    parser.add_argument("--worker-index", type=int, default=None,
+    parser.add_argument("--worker-index", type=NON_NEGATIVE, default=None,
                         help="this worker's index (default: MPI rank, else 0)")
-    parser.add_argument("--num-workers", type=int, default=None,
+    parser.add_argument("--num-workers", type=COUNT, default=None,
                         help="workers sharing the run (default: MPI size, else 1)")
     args = parse_with_preset(parser, "extract", argv)
-    if args.trials < 1 or args.max_frames < 1:
-        parser.error("--trials and --max-frames must be at least 1")
 
+    index, count = worker_slot(args.worker_index, args.num_workers)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    index, count = worker_slot(args.worker_index, args.num_workers)
     base_seed = resolve_base_seed(out_dir, args.seed)
     seeds = episode_seeds(base_seed, count * args.trials)[index * args.trials:][: args.trials]
     if index == 0:
@@ -147,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = make_env(full_episode=True, max_episode_steps=args.max_frames)
     frames_total, start = 0, time.perf_counter()
-    bar = tqdm(todo, desc=f"extract worker {index}", unit="ep", initial=done, total=len(seeds),
-               mininterval=1.0 if count == 1 else 10.0)
+    bar = progress(todo, desc=f"extract worker {index}", unit="ep", initial=done,
+                   total=len(seeds), mininterval=1.0 if count == 1 else 10.0)
     for seed in bar:
         obs, action = random_policy_episode(env, seed, args.max_frames)
         atomic_savez(out_dir / f"{seed}.npz", obs=obs, action=action)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,7 +20,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from common import UserError, list_episode_files, load_episode, run_main  # noqa: E402
+from common import (  # noqa: E402
+    COUNT,
+    POSITIVE,
+    SEED,
+    ArgumentParser,
+    UserError,
+    list_episode_files,
+    load_episode,
+    run_main,
+)
 from rnn.numpy_rnn import NumpyRNN  # noqa: E402
 
 
@@ -41,14 +49,14 @@ def to_uint8(x) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="V's reconstructions and M's dream as PNG.")
+    parser = ArgumentParser(description="V's reconstructions and M's dream as PNG.")
     parser.add_argument("--record", default="record", help="folder of episode files")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
     parser.add_argument("--out", default="figures")
-    parser.add_argument("--frames", type=int, default=10, help="frames per row")
-    parser.add_argument("--tau", type=float, default=1.0, help="dream temperature")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--frames", type=COUNT, default=10, help="frames per row")
+    parser.add_argument("--tau", type=POSITIVE, default=1.0, help="dream temperature")
+    parser.add_argument("--seed", type=SEED, default=0)
     args = parser.parse_args(argv)
 
     episode = load_episode(list_episode_files(args.record)[0])

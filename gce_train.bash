@@ -11,12 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
-MPIRUN=${MPIRUN:-$(dirname "$PYTHON")/mpirun}
-[[ -x "$MPIRUN" ]] || MPIRUN=mpirun
 NP=${NP:-$(nproc)}
+source common.bash
+require_int NP 1
 
 # Controller training never touches a GPU; one math thread per process.
 export CUDA_VISIBLE_DEVICES=-1

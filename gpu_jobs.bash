@@ -12,13 +12,14 @@
 # complete does nothing, so running the script again after a crash resumes it.
 set -euo pipefail
 cd "$(dirname "$0")"
+source common.bash
 
 PRESET=${PRESET:-paper}
 while (($#)); do
   case "$1" in
     --preset) PRESET=$2; shift 2 ;;
     --preset=*) PRESET=${1#--preset=}; shift ;;
-    *) echo "gpu_jobs.bash: unknown argument $1 (use --preset NAME, VAE_ARGS, SERIES_ARGS, RNN_ARGS)" >&2; exit 2 ;;
+    *) echo "gpu_jobs.bash: error: unknown argument $1 (use --preset NAME, VAE_ARGS, SERIES_ARGS, RNN_ARGS)" >&2; exit 2 ;;
   esac
 done
 DATA=${DATA:-record}
@@ -27,9 +28,6 @@ SERIES=${SERIES:-series}
 RNN_DIR=${RNN_DIR:-tf_rnn}
 INITIAL_Z=${INITIAL_Z:-tf_initial_z/initial_z.json}
 INSTALL=${INSTALL:-.}
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 # shellcheck disable=SC2086  # *_ARGS are word lists on purpose

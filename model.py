@@ -16,13 +16,21 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one math thread per worker
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import UserError, parse_with_preset, read_json, run_main, under_mpi  # noqa: E402
+from common import (  # noqa: E402
+    COUNT,
+    SEED,
+    ArgumentParser,
+    UserError,
+    parse_with_preset,
+    read_json,
+    run_main,
+    under_mpi,
+)
 from env import make_env, squash_action  # noqa: E402
 from rnn.numpy_rnn import NumpyRNN  # noqa: E402
 from vae.numpy_vae import NumpyVAE  # noqa: E402
@@ -195,47 +203,103 @@ def cmd_render(agent: Agent, args) -> int:
     return 0
 
 
+VIDEO_FPS = 50  # CarRacing's simulation runs at 50 steps per second
+
+
+class GifWriter:
+    """Frames kept in memory with a 64-colour palette, written as one GIF at the end."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps, self.frames = path, fps, []
+
+    @property
+    def count(self) -> int:
+        return len(self.frames)
+
+    def add(self, image) -> None:
+        from PIL import Image
+
+        self.frames.append(image.convert("P", palette=Image.ADAPTIVE, colors=64))
+
+    def close(self) -> None:
+        self.frames[0].save(self.path, format="GIF", save_all=True,
+                            append_images=self.frames[1:], duration=int(1000 / self.fps),
+                            loop=0)
+
+
+class Mp4Writer:
+    """Frames streamed to an H.264 MP4 through imageio-ffmpeg's own ffmpeg binary."""
+
+    def __init__(self, path: Path, fps: float):
+        import imageio_ffmpeg
+
+        self.path, self.fps, self.count, self.writer = path, fps, 0, None
+        self.open = lambda size: imageio_ffmpeg.write_frames(
+            str(path), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=7,
+            macro_block_size=2, output_params=["-f", "mp4"], ffmpeg_log_level="error")
+
+    def add(self, image) -> None:
+        if self.writer is None:
+            self.writer = self.open(image.size)
+            self.writer.send(None)
+        self.writer.send(np.ascontiguousarray(np.asarray(image.convert("RGB"))))
+        self.count += 1
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+VIDEO_WRITERS = {".gif": GifWriter, ".mp4": Mp4Writer}
+
+
 def cmd_record(agent: Agent, args) -> int:
     from PIL import Image, ImageDraw
 
     out = Path(args.out)
-    if out.suffix.lower() != ".gif":
-        raise UserError(f"{out}: only GIF videos are written (use a .gif name)")
+    if out.suffix.lower() not in VIDEO_WRITERS:
+        raise UserError(f"{out}: expected a video name ending in .gif or .mp4")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    video = VIDEO_WRITERS[out.suffix.lower()](tmp, VIDEO_FPS / args.every)
     env = make_env(render_mode="rgb_array", max_episode_steps=args.max_steps)
-    frames = []
+    shown = 0
 
     def grab(t, total):
-        if t % args.every == 0:
-            image = Image.fromarray(env.render())
-            ImageDraw.Draw(image).text((8, 8), f"step {t}  score {total:7.1f}",
-                                       fill=(255, 255, 255))
-            frames.append(image.convert("P", palette=Image.ADAPTIVE, colors=64))
+        nonlocal shown
+        image = Image.fromarray(env.render())
+        ImageDraw.Draw(image).text((8, 8), f"step {t}  score {total:7.1f}", fill=(255, 255, 255))
+        video.add(image)
+        shown = t
 
-    reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
-                                  max_steps=args.max_steps, on_step=grab)
-    env.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=int(1000 * args.every / 50), loop=0)
-    os.replace(tmp, out)
-    print(f"record: {out}: {len(frames)} frames, reward {reward:.2f} in {steps} steps")
+    try:
+        reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
+                                      max_steps=args.max_steps,
+                                      on_step=lambda t, r: t % args.every == 0 and grab(t, r))
+        if shown != steps:  # the last frame, whatever --every
+            grab(steps, reward)
+        video.close()
+        os.replace(tmp, out)
+    finally:
+        env.close()
+        tmp.unlink(missing_ok=True)
+    print(f"record: {out}: {video.count} frames, reward {reward:.2f} in {steps} steps")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render, score or record a controller.")
+    parser = ArgumentParser(description="Render, score or record a controller.")
     parser.add_argument("command", choices=["render", "norender", "record"])
     parser.add_argument("file", help="controller file, e.g. log/carracing.cma.16.64.best.json")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
     parser.add_argument("--mode", choices=sorted(MODES), default="zh",
                         help="controller input: zh (867 params), z (99), z_hidden (1443)")
-    parser.add_argument("--trials", type=int, default=100, help="episodes for norender")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-steps", type=int, default=1000)
-    parser.add_argument("--out", default="agent.gif", help="video for record (.gif)")
-    parser.add_argument("--every", type=int, default=2, help="record every N-th frame")
+    parser.add_argument("--trials", type=COUNT, default=100, help="episodes for norender")
+    parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--max-steps", type=COUNT, default=1000)
+    parser.add_argument("--out", default="agent.gif",
+                        help="video for record: .gif, or .mp4 (H.264)")
+    parser.add_argument("--every", type=COUNT, default=2, help="record every N-th frame")
     args = parse_with_preset(parser, "model", argv)
 
     params = load_controller_params(args.file, args.mode)

@@ -16,14 +16,13 @@ calls `plot()` from here.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from common import UserError, read_json, run_main
+from common import ArgumentParser, UserError, read_json, run_main
 
 SOLVED = 900.0
 
@@ -143,7 +142,7 @@ def plot_steps(bases: list[str | os.PathLike], labels: list[str], title: str | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Plot training progress from a run's logs.")
+    parser = ArgumentParser(description="Plot training progress from a run's logs.")
     parser.add_argument("log_base", help="e.g. log/carracing.cma.16.64")
     parser.add_argument("--out", default=None, help="PNG to write (default: LOG_BASE.png)")
     parser.add_argument("--title", default=None)

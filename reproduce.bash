@@ -4,61 +4,65 @@
 #
 #   bash reproduce.bash                         # into runs/laptop/
 #   RUN=runs/other SEED=3 bash reproduce.bash   # another run folder and seed
+#   PRESET=tiny RUN=runs/check bash reproduce.bash   # the same stages in a minute
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
 # wall-clock is appended to $RUN/stage_times.tsv (one line per stage per invocation,
-# so the sum over lines is the recipe's total).
+# an interrupted stage included, so the sum over lines is the recipe's total).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-RUN=${RUN:-runs/laptop}
+PRESET=${PRESET:-laptop}
+RUN=${RUN:-runs/$PRESET}
 SEED=${SEED:-1}
 WORKERS=${WORKERS:-2}
-if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
-fi
+source common.bash
+require_int SEED 0
+require_int WORKERS 1
 export PYTHON TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
-MPIRUN=$(dirname "$PYTHON")/mpirun
-[[ -x "$MPIRUN" ]] || MPIRUN=mpirun
 mkdir -p "$RUN"
 TIMES=$RUN/stage_times.tsv
 [[ -f "$TIMES" ]] || printf 'stage\tseconds\tfinished\n' >"$TIMES"
 start=$(date +%s)
 stage_start=$start
 stage_name=""
+close_stage() {  # append the running stage's wall-clock (also when interrupted)
+  [[ -n "$stage_name" ]] && printf '%s\t%d\t%s\n' "$stage_name$1" \
+    "$(($(date +%s) - stage_start))" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
+  stage_name=""
+}
+trap 'close_stage " (interrupted)"' EXIT
+trap 'exit 130' INT TERM HUP
 stage() {  # close the previous stage's timing, open the next one
-  local now
-  now=$(date +%s)
-  [[ -n "$stage_name" ]] && printf '%s\t%d\t%s\n' "$stage_name" "$((now - stage_start))" \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
+  close_stage ""
   stage_name=$1
-  stage_start=$now
+  stage_start=$(date +%s)
   echo
-  echo "=== [$((now - start)) s] $1: $2"
+  echo "=== [$((stage_start - start)) s] $1: $2"
 }
 WEIGHTS=(--vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json")
 
 stage extract "random-policy episodes -> $RUN/record"
-WORKERS=$WORKERS bash extract.bash --preset laptop --seed "$SEED" --out "$RUN/record"
+WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --seed "$SEED" --out "$RUN/record"
 "$PYTHON" check_record.py "$RUN/record"
 
 stage world_model "V, series, M, then install the weights -> $RUN/{tf_vae,series,tf_rnn,vae,rnn,initial_z}"
 DATA=$RUN/record VAE_DIR=$RUN/tf_vae SERIES=$RUN/series RNN_DIR=$RUN/tf_rnn \
   INITIAL_Z=$RUN/tf_initial_z/initial_z.json INSTALL=$RUN \
-  VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset laptop
+  VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset "$PRESET"
 
-LOG_BASE=$RUN/log/carracing.cma.4.32
+LOG_BASE=$("$PYTHON" train.py --preset "$PRESET" --log-dir "$RUN/log" --print-log-base)
 stage cma_es "CMA-ES over MPI on $WORKERS processes -> $RUN/log/"
 resume=()
 [[ -f "$LOG_BASE.checkpoint.pkl" ]] && resume=(--resume)
-NP=$WORKERS bash gce_train.bash --preset laptop -s "$SEED" "${WEIGHTS[@]}" --log-dir "$RUN/log" \
+NP=$WORKERS bash gce_train.bash --preset "$PRESET" -s "$SEED" "${WEIGHTS[@]}" --log-dir "$RUN/log" \
   "${resume[@]}"
 
-stage evaluate "the best controller on 100 tracks (seeds 0..99, never trained on)"
+stage evaluate "the best controller on tracks it never trained on (seeds 0, 1, 2, ...)"
 if [[ ! -s "$RUN/score.txt" || "$LOG_BASE.best.json" -nt "$RUN/score.txt" ]]; then
-  "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" --trials 100 \
-    "${WEIGHTS[@]}" >"$RUN/.score.txt.tmp"
+  "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
+    --preset "$PRESET" "${WEIGHTS[@]}" >"$RUN/.score.txt.tmp"
   mv -f "$RUN/.score.txt.tmp" "$RUN/score.txt"
 fi
 tail -n 1 "$RUN/score.txt"
@@ -66,9 +70,16 @@ tail -n 1 "$RUN/score.txt"
 stage plot_and_video "progress plot and a video of the best controller"
 "$PYTHON" plot_training_progress.py "$LOG_BASE" --out "$RUN/progress.png"
 [[ -s "$RUN/agent.gif" && "$RUN/agent.gif" -nt "$LOG_BASE.best.json" ]] ||
-  "$PYTHON" model.py record "$LOG_BASE.best.json" "${WEIGHTS[@]}" --out "$RUN/agent.gif"
+  "$PYTHON" model.py record "$LOG_BASE.best.json" --preset "$PRESET" "${WEIGHTS[@]}" \
+    --out "$RUN/agent.gif"
 
-stage done "in $(($(date +%s) - start)) s this time"
+close_stage ""
+echo
+echo "=== done in $(($(date +%s) - start)) s this time; wall-clock of every stage, all runs:"
+awk -F'\t' 'NR > 1 { sub(/ \(interrupted\)$/, "", $1); t[$1] += $2; all += $2
+             if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+     END { for (i = 1; i <= n; i++) printf "  %-15s %7.1f min\n", order[i], t[order[i]] / 60
+           printf "  %-15s %7.1f min\n", "total", all / 60 }' "$TIMES"
 cat <<SUMMARY
 Run folder: $RUN/
   record/                 episodes ($(ls "$RUN/record" | grep -c '\.npz$') files)
@@ -76,5 +87,5 @@ Run folder: $RUN/
   log/                    CMA-ES logs: $(basename "$LOG_BASE").{json,hist.json,best.json,hist_best.json,log.json}
   progress.png            training progress     agent.gif   the best controller driving
   stage_times.tsv         wall-clock of every stage, every time this script ran
-Best controller on 100 tracks: $(tail -n 1 "$RUN/score.txt")
+Best controller on the test tracks: $(tail -n 1 "$RUN/score.txt")
 SUMMARY

@@ -10,7 +10,6 @@ Checkpoints as it goes; run the same command again to resume.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -18,15 +17,20 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
-from common import UserError, atomic_write_json, parse_with_preset, run_main  # noqa: E402
-from rnn.rnn import MDNRNN, mdn_loss  # noqa: E402
+from common import (  # noqa: E402
+    COUNT,
+    POSITIVE,
+    SEED,
+    ArgumentParser,
+    UserError,
+    atomic_write_json,
+    parse_with_preset,
+    progress,
+    run_main,
+)
 from series import load_series  # noqa: E402
-from train_utils import TrainLog, check_finite, load_checkpoint, save_progress  # noqa: E402
 
 
 def series_files(folder: str) -> list[Path]:
@@ -82,23 +86,30 @@ def write_initial_z(files: list[Path], path: Path, count: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", default="series", help="folder written by series.py")
     parser.add_argument("--out", default="tf_rnn", help="output folder (rnn.json, logs)")
     parser.add_argument("--initial-z", default="tf_initial_z/initial_z.json")
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--seq-len", type=int, default=999)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--grad-clip", type=float, default=1.0)
-    parser.add_argument("--initial-z-episodes", type=int, default=1000)
-    parser.add_argument("--checkpoint-every", type=int, default=100, help="steps")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=COUNT, default=4000)
+    parser.add_argument("--batch-size", type=COUNT, default=100)
+    parser.add_argument("--seq-len", type=COUNT, default=999)
+    parser.add_argument("--learning-rate", type=POSITIVE, default=1e-3)
+    parser.add_argument("--grad-clip", type=POSITIVE, default=1.0)
+    parser.add_argument("--initial-z-episodes", type=COUNT, default=1000)
+    parser.add_argument("--checkpoint-every", type=COUNT, default=100, help="steps")
+    parser.add_argument("--seed", type=SEED, default=0)
     args = parse_with_preset(parser, "rnn_train", argv)
 
     files = series_files(args.series)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    # TensorFlow only now that the settings and the data are known to be good
+    import keras
+    import tensorflow as tf
+
+    from rnn.rnn import MDNRNN
+    from train_utils import load_checkpoint
+
     keras.utils.set_random_seed(args.seed)
     model = MDNRNN()
     optimizer = keras.optimizers.Adam(args.learning_rate)
@@ -108,8 +119,6 @@ def main(argv: list[str] | None = None) -> int:
     if step >= args.steps:
         print(f"rnn_train: {json_path} already trained ({step} steps)", file=sys.stderr)
     else:
-        if step == 0:
-            model.save_json(json_path)
         device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
         print(f"rnn_train: {len(files)} episodes on {device}, "
               f"{'resuming at step ' + str(step) if step else 'starting'}", file=sys.stderr)
@@ -119,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def train(model: MDNRNN, optimizer, files: list[Path], args, step: int,
-          seconds: float) -> None:
+def train(model, optimizer, files: list[Path], args, step: int, seconds: float) -> None:
+    import tensorflow as tf
+
+    from rnn.rnn import mdn_loss
+    from train_utils import TrainLog, check_finite, save_progress
+
     out = Path(args.out)
     ckpt_path, json_path = out / "checkpoint.npz", out / "rnn.json"
 
@@ -136,8 +149,8 @@ def train(model: MDNRNN, optimizer, files: list[Path], args, step: int,
     log = TrainLog(out, "rnn_log", ["loss", "seconds"], step)
     start, good_step = time.time() - seconds, step
     try:
-        bar = tqdm(range(step, args.steps), desc="M", initial=step, total=args.steps,
-                   unit="step")
+        bar = progress(range(step, args.steps), desc="M", initial=step, total=args.steps,
+                       unit="step")
         for s in bar:
             x, y, mask = make_batch(files, s, args.batch_size, args.seq_len, args.seed)
             loss = float(train_step(x, y, mask))

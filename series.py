@@ -8,7 +8,6 @@ length, so memory does not grow with the data set; files already written are ski
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
@@ -17,15 +16,17 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from common import (  # noqa: E402
+    COUNT,
+    ArgumentParser,
     UserError,
     atomic_savez,
     atomic_write_text,
     iter_episodes,
     list_episode_files,
     parse_with_preset,
+    progress,
     run_main,
 )
 
@@ -46,11 +47,11 @@ def load_series(path: Path) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="record", help="folder of episode files")
     parser.add_argument("--vae", default="tf_vae/vae.json", help="V's weights")
     parser.add_argument("--out", default="series", help="output folder")
-    parser.add_argument("--batch-size", type=int, default=1000, help="frames per encoder call")
+    parser.add_argument("--batch-size", type=COUNT, default=1000, help="frames per encoder call")
     args = parse_with_preset(parser, "series", argv)
 
     files = list_episode_files(args.data)
@@ -65,20 +66,23 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         for f in out.glob("*.npz"):
             f.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(stamp, vae_hash + "\n")
     todo = [p for p in files if not (out / p.name).exists()]
-    print(f"series: {len(files)} episodes, {len(files) - len(todo)} already encoded",
-          file=sys.stderr)
+    done = len(files) - len(todo)
     if not todo:
+        print(f"series: all {done} episodes already encoded in {out}/", file=sys.stderr)
         return 0
 
     from vae.vae import ConvVAE  # TensorFlow only when there is work
 
     model = ConvVAE()
     model.load_json(args.vae)
-    for path, episode in tqdm(iter_episodes(todo), total=len(todo), desc="series",
-                              unit="ep"):
+    encoded = 0
+    for path, episode in progress(iter_episodes(todo), total=len(todo), desc="series",
+                                  unit="ep"):
+        if encoded == 0:  # the folder and its stamp only once there is something to write
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(stamp, vae_hash + "\n")
+        encoded += 1
         mus, logvars = [], []
         for start in range(0, len(episode["obs"]), args.batch_size):
             x = episode["obs"][start:start + args.batch_size].astype(np.float32) / 255.0
@@ -89,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
                      mu=np.concatenate(mus).astype(np.float16),
                      logvar=np.concatenate(logvars).astype(np.float16),
                      action=episode["action"].astype(np.float16))
+    if encoded + done == 0:
+        raise UserError(f"{args.data}/: none of the {len(files)} episode files could be read "
+                        f"(warnings above); nothing encoded")
+    print(f"series: encoded {encoded} episodes into {out}/ ({done} were already there)",
+          file=sys.stderr)
     return 0
 
 

@@ -24,7 +24,6 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one math thread per worker
 
-import argparse  # noqa: E402
 import pickle  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -32,13 +31,19 @@ import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from common import (  # noqa: E402
+    COUNT,
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    ArgumentParser,
     UserError,
     atomic_write_json,
     atomic_write_pickle,
+    float_at_least,
     parse_with_preset,
+    progress,
     run_main,
     under_mpi,
 )
@@ -197,7 +202,6 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
 
 def master(comm, agent, env, args) -> int:
     base = log_base(args)
-    base.parent.mkdir(parents=True, exist_ok=True)
     num_params = param_count(args.mode)
     run = load_run(base) if args.resume else Run(args, num_params)
     if run.es.num_params != num_params or run.es.popsize != args.popsize:
@@ -208,7 +212,8 @@ def master(comm, agent, env, args) -> int:
           f"{comm.Get_size()} process(es); logs {base}.*; "
           + (f"resuming after generation {run.gen}" if run.gen else "starting"),
           file=sys.stderr)
-    bar = tqdm(initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen")
+    bar = progress(initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen",
+                   interval=0)  # in a log, a line for every generation
     try:
         while args.generations is None or run.gen < args.generations:
             one_generation(comm, agent, env, run, args, start)
@@ -230,23 +235,25 @@ def master(comm, agent, env, args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None = None):
+    parser = ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("env_name", nargs="?", default="carracing")
     parser.add_argument("-o", "--optimizer", default="cma", choices=["cma"])
-    parser.add_argument("-e", "--num_episode", type=int, default=16, help="episodes per member")
-    parser.add_argument("-n", "--num_worker", type=int, default=64)
-    parser.add_argument("-t", "--num_worker_trial", type=int, default=1,
-                        help="members per worker: the population is n x t")
-    parser.add_argument("--eval_steps", type=int, default=25, help="score the mean every N gens")
-    parser.add_argument("--eval-episodes", type=int, default=1024)
-    parser.add_argument("-s", "--seed_start", type=int, default=0)
-    parser.add_argument("--sigma_init", type=float, default=0.1)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--generations", type=int, default=None,
+    parser.add_argument("-e", "--num_episode", type=COUNT, default=16, help="episodes per member")
+    parser.add_argument("-n", "--num_worker", type=COUNT, default=64)
+    parser.add_argument("-t", "--num_worker_trial", type=COUNT, default=1,
+                        help="members per worker: the population is n x t, at least 2; "
+                             "members i and i + pop/2 share seeds, and with an odd "
+                             "population the last member has seeds of its own")
+    parser.add_argument("--eval_steps", type=COUNT, default=25, help="score the mean every N gens")
+    parser.add_argument("--eval-episodes", type=COUNT, default=1024)
+    parser.add_argument("-s", "--seed_start", type=SEED, default=0)
+    parser.add_argument("--sigma_init", type=POSITIVE, default=0.1)
+    parser.add_argument("--weight-decay", type=float_at_least(0.0), default=0.01)
+    parser.add_argument("--generations", type=COUNT, default=None,
                         help="stop after this many (default: run until stopped)")
-    parser.add_argument("--max-steps", type=int, default=1000, help="steps per episode")
-    parser.add_argument("--early-stop", type=int, default=0, metavar="N",
+    parser.add_argument("--max-steps", type=COUNT, default=1000, help="steps per episode")
+    parser.add_argument("--early-stop", type=NON_NEGATIVE, default=0, metavar="N",
                         help="end a population episode after N consecutive steps of negative "
                              "reward (0: off, the paper's loop); evaluations never stop early")
     parser.add_argument("--resume", action="store_true")
@@ -254,9 +261,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
     parser.add_argument("--mode", default="zh", choices=["zh", "z", "z_hidden"])
+    parser.add_argument("--print-log-base", action="store_true",
+                        help="print the log files' common path for these settings and exit")
     args = parse_with_preset(parser, "train", argv)
     args.popsize = args.num_worker * args.num_worker_trial
+    if args.popsize < 2:
+        parser.error(f"argument -n/--num_worker: a population of n x t = {args.popsize}; "
+                     f"CMA-ES needs at least 2")
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.print_log_base:
+        print(log_base(args))
+        return 0
     comm = communicator()
     try:
         agent, error = Agent.from_files(args.vae, args.rnn, args.mode), None

@@ -87,5 +87,7 @@ class TrainLog:
 
 def check_finite(loss: float, step: int, weights_path: Path, good_step: int) -> None:
     if not np.isfinite(loss):
-        raise UserError(f"{weights_path.parent}/: loss became {loss} at step {step}; stopped. "
-                        f"The last good weights (step {good_step}) are in {weights_path}")
+        kept = (f"the last good weights (step {good_step}) are in {weights_path}" if good_step
+                else f"no weights were written to {weights_path}")
+        raise UserError(f"{weights_path.parent}/: loss became {loss} at step {step}; stopped: "
+                        f"{kept}")

@@ -7,7 +7,6 @@ about 123 GB). Checkpoints as it goes; run the same command again to resume.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import sys
@@ -17,21 +16,22 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from common import (  # noqa: E402
+    COUNT,
+    POSITIVE,
+    SEED,
+    ArgumentParser,
     EpisodeError,
     UserError,
+    float_at_least,
     list_episode_files,
     load_episode,
     parse_with_preset,
+    progress,
     run_main,
 )
-from train_utils import TrainLog, check_finite, load_checkpoint, save_progress  # noqa: E402
-from vae.vae import ConvVAE, vae_losses  # noqa: E402
 
 
 def count_frames(files: list[Path]) -> tuple[list[Path], int]:
@@ -90,18 +90,18 @@ def frame_dataset(files: list[Path], epoch: int, seed: int, batch_size: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="record", help="folder of episode files")
     parser.add_argument("--out", default="tf_vae", help="output folder (vae.json, logs)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--kl-tolerance", type=float, default=0.5)
-    parser.add_argument("--max-files", type=int, default=10000,
+    parser.add_argument("--epochs", type=COUNT, default=10)
+    parser.add_argument("--batch-size", type=COUNT, default=100)
+    parser.add_argument("--learning-rate", type=POSITIVE, default=1e-4)
+    parser.add_argument("--kl-tolerance", type=float_at_least(0.0), default=0.5)
+    parser.add_argument("--max-files", type=COUNT, default=10000,
                         help="use the first N episode files (the authors used 10,000)")
-    parser.add_argument("--shuffle-buffer", type=int, default=10000, help="frames")
-    parser.add_argument("--checkpoint-every", type=int, default=500, help="steps")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shuffle-buffer", type=COUNT, default=10000, help="frames")
+    parser.add_argument("--checkpoint-every", type=COUNT, default=500, help="steps")
+    parser.add_argument("--seed", type=SEED, default=0)
     args = parse_with_preset(parser, "vae_train", argv)
 
     out = Path(args.out)
@@ -112,19 +112,24 @@ def main(argv: list[str] | None = None) -> int:
                         f"of {args.batch_size}")
     total_steps = steps_per_epoch * args.epochs
 
+    # TensorFlow only now that the settings and the data are known to be good
+    import keras
+    import tensorflow as tf
+
+    from train_utils import TrainLog, check_finite, load_checkpoint, save_progress
+    from vae.vae import ConvVAE, vae_losses
+
     keras.utils.set_random_seed(args.seed)
     model = ConvVAE(kl_tolerance=args.kl_tolerance, seed=args.seed)
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
     out.mkdir(parents=True, exist_ok=True)
-    progress = load_checkpoint(ckpt_path, model, optimizer) or {"step": 0}
-    step = progress["step"]
+    saved = load_checkpoint(ckpt_path, model, optimizer) or {"step": 0}
+    step = saved["step"]
     if step >= total_steps:
         print(f"vae_train: {json_path} already trained ({step} steps, {args.epochs} epochs)",
               file=sys.stderr)
         return 0
-    if step == 0:
-        model.save_json(json_path)
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     print(f"vae_train: {len(files)} episodes, {frames} frames, {steps_per_epoch} steps/epoch "
           f"on {device}, "
@@ -140,15 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         return loss, r_loss, kl_loss
 
     log = TrainLog(out, "vae_log", ["epoch", "loss", "r_loss", "kl_loss", "seconds"], step)
-    start, good_step = time.time() - progress.get("seconds", 0.0), step
+    start, good_step = time.time() - saved.get("seconds", 0.0), step
     try:
         for epoch in range(step // steps_per_epoch, args.epochs):
             done_in_epoch = step - epoch * steps_per_epoch
             batches = itertools.islice(
                 frame_dataset(files, epoch, args.seed, args.batch_size, args.shuffle_buffer),
                 done_in_epoch, steps_per_epoch)
-            bar = tqdm(batches, desc=f"V epoch {epoch + 1}/{args.epochs}",
-                       initial=done_in_epoch, total=steps_per_epoch, unit="batch")
+            bar = progress(batches, desc=f"V epoch {epoch + 1}/{args.epochs}",
+                           initial=done_in_epoch, total=steps_per_epoch, unit="batch")
             for x in bar:
                 loss, r_loss, kl_loss = (float(v) for v in train_step(x))
                 step += 1

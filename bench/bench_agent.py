@@ -12,7 +12,6 @@ V is random (the speed does not depend on its weights); M is the authors' rnn.js
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -29,7 +28,7 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 from bench_extract import bare_steps_per_s  # noqa: E402
 
-from common import save_weights_json  # noqa: E402
+from common import COUNT, ArgumentParser, save_weights_json  # noqa: E402
 from env import make_env  # noqa: E402
 from model import Agent, param_count  # noqa: E402
 from vae.numpy_vae import VAE_SHAPES  # noqa: E402
@@ -88,11 +87,11 @@ def seconds_per_generation(procs: int, vae: Path, log_dir: Path, max_steps: int)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--episodes", type=int, default=2)
-    parser.add_argument("--frames", type=int, default=1000)
-    parser.add_argument("--gen-steps", type=int, default=500)
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each process count")
+    parser = ArgumentParser()
+    parser.add_argument("--episodes", type=COUNT, default=2)
+    parser.add_argument("--frames", type=COUNT, default=1000)
+    parser.add_argument("--gen-steps", type=COUNT, default=500)
+    parser.add_argument("--repeats", type=COUNT, default=3, help="runs of each process count")
     args = parser.parse_args()
     seeds = list(range(100, 100 + args.episodes))
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,6 @@ Targets: ours >= 0.9 x bare; 2 workers >= 1.8 x 1 worker.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -26,7 +25,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import gymnasium as gym  # noqa: E402
 
-from common import atomic_savez  # noqa: E402
+from common import COUNT, ArgumentParser, atomic_savez  # noqa: E402
 from env import make_env  # noqa: E402
 from extract import episode_seeds, random_policy_episode  # noqa: E402
 
@@ -65,10 +64,10 @@ def workers_steps_per_s(workers: int, episodes: int, frames: int, out: Path) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--episodes", type=int, default=2)
-    parser.add_argument("--frames", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each worker count")
+    parser = ArgumentParser()
+    parser.add_argument("--episodes", type=COUNT, default=2)
+    parser.add_argument("--frames", type=COUNT, default=1000)
+    parser.add_argument("--repeats", type=COUNT, default=3, help="runs of each worker count")
     args = parser.parse_args()
     seeds = episode_seeds(0, args.episodes)
     with tempfile.TemporaryDirectory() as tmp:

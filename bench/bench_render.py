@@ -10,7 +10,6 @@ Target: >= 4x gymnasium's steps/s.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
+from common import COUNT, ArgumentParser  # noqa: E402
 from env import RENDERERS, make_env  # noqa: E402
 
 
@@ -58,9 +58,9 @@ def compare(seeds: list[int], steps: int, kind: str, wrapped: bool) -> tuple[flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--episodes", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=1000)
+    parser = ArgumentParser()
+    parser.add_argument("--episodes", type=COUNT, default=3)
+    parser.add_argument("--steps", type=COUNT, default=1000)
     args = parser.parse_args()
     seeds = list(range(args.episodes))
     print(f"{args.episodes} episodes x {args.steps} steps, one core")

@@ -100,15 +100,34 @@ def test_agent_is_reproducible_in_process(weights):
     assert a == b and len(a[0]) == 2 and a[0][0] != a[0][1]  # two different tracks
 
 
+def record(weights, out, *extra):
+    return run_script("model.py", "record", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
+                      "--rnn", str(weights["rnn"]), "--max-steps", "10", "--out", str(out),
+                      *extra)
+
+
 def test_record_writes_gif(weights, tmp_path):
     from PIL import Image
 
-    out = tmp_path / "agent.gif"
-    run_script("model.py", "record", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
-               "--rnn", str(weights["rnn"]), "--max-steps", "10", "--every", "2",
-               "--out", str(out))
-    gif = Image.open(out)
+    record(weights, tmp_path / "agent.gif", "--every", "2")
+    gif = Image.open(tmp_path / "agent.gif")
     assert gif.size == (600, 400) and gif.n_frames == 5
+    record(weights, tmp_path / "odd.gif", "--every", "4")  # steps 4, 8 and the last, 10
+    assert Image.open(tmp_path / "odd.gif").n_frames == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.gif", "odd.gif"]
+
+
+def test_record_writes_h264_mp4(weights, tmp_path):
+    import imageio_ffmpeg
+
+    proc = record(weights, tmp_path / "agent.mp4", "--every", "1")
+    assert "10 frames" in proc.stdout
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "agent.mp4"))
+    meta = next(reader)
+    frames = [np.frombuffer(f, np.uint8).reshape(400, 600, 3) for f in reader]
+    assert meta["codec"] == "h264" and meta["size"] == (600, 400) and meta["fps"] == 50
+    assert len(frames) == 10 and 40 < frames[-1].mean() < 220  # a picture, not black
+    assert [p.name for p in tmp_path.iterdir()] == ["agent.mp4"]  # no temporary left
 
 
 def test_render_without_display_suggests_record(weights):

@@ -4,7 +4,7 @@ import json
 
 import nbformat
 import pytest
-from conftest import ROOT, SHARED, run_script
+from conftest import ROOT, SHARED, run_script, script_env
 from nbclient import NotebookClient
 
 AUTHORS_BASE = SHARED / "reference/original/carracing.cma.16.64"
@@ -63,3 +63,42 @@ def test_plot_cli_errors(tmp_path):
     (tmp_path / "bad.hist_best.json").write_text("{not json")
     proc = run_script("plot_training_progress.py", str(tmp_path / "bad"), check=False)
     assert proc.returncode == 2 and "bad.hist_best.json: not valid JSON" in proc.stderr
+
+
+def test_jupyter_notebook_server_from_the_venv(tmp_path):
+    """The README's `jupyter notebook plot_training_progress.ipynb` needs nothing else."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    jupyter = Path(sys.executable).parent / "jupyter"
+    as_root = ["--allow-root"] if os.geteuid() == 0 else []  # as the README says
+    server = subprocess.Popen(
+        [str(jupyter), "notebook", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         "--IdentityProvider.token=t", f"--ServerApp.root_dir={ROOT}", *as_root],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**script_env(), "JUPYTER_RUNTIME_DIR": str(tmp_path),
+             "JUPYTER_DATA_DIR": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path)})
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents/plot_training_progress.ipynb?token=t"
+        deadline, reply = time.time() + 120, None
+        while time.time() < deadline and reply is None:
+            try:
+                reply = requests.get(url, timeout=5)
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        assert reply is not None and reply.status_code == 200
+        assert reply.json()["type"] == "notebook"
+        page = requests.get(f"http://127.0.0.1:{port}/tree?token=t", timeout=10)
+        assert page.status_code == 200 and "Jupyter Notebook" in page.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

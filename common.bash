@@ -1,0 +1,20 @@
+# Shared by the project's bash scripts, sourced from the project's folder: checks of
+# numeric settings, and where Python and mpirun are.
+
+# require_int NAME MIN: the variable NAME must hold an integer >= MIN; otherwise a one-line
+# error naming it and the allowed range, and exit status 2, before anything is written.
+require_int() {
+  local name=$1 min=$2 value=${!1-}
+  if ! [[ $value =~ ^[0-9]+$ ]] || ((10#$value < min)); then
+    echo "$(basename "$0"): error: $name=$value: expected an integer >= $min" >&2
+    exit 2
+  fi
+}
+
+# The project's Python (the venv's when there is one, unless PYTHON is set) and the
+# mpirun beside it (MPICH from the venv), else whatever is on PATH.
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+MPIRUN=${MPIRUN:-$(dirname "$PYTHON")/mpirun}
+[[ -x "$MPIRUN" ]] || MPIRUN=mpirun

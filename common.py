@@ -75,12 +75,10 @@ class PlainProgress(tqdm):
         super().__init__(*args, **kwargs)
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
-        if msg == "" or self.n == self._first:
-            return True
+        if msg == "" or self.n == self._first or (self._closing and self.n == self._shown_n):
+            return True  # nothing done yet, or the last line already says it
         now = time.time()
         bucket = int(100 * self.n / self.total // self._percent) if self.total else None
-        if self._closing and self.n == self._shown_n:
-            return True  # the last line already says it
         if not (self._closing or self._shown_at is None or bucket != self._shown_bucket
                 or now - self._shown_at >= self._interval):
             return True

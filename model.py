@@ -231,16 +231,16 @@ class Mp4Writer:
     """Frames streamed to an H.264 MP4 through imageio-ffmpeg's own ffmpeg binary."""
 
     def __init__(self, path: Path, fps: float):
-        import imageio_ffmpeg
-
         self.path, self.fps, self.count, self.writer = path, fps, 0, None
-        self.open = lambda size: imageio_ffmpeg.write_frames(
-            str(path), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=7,
-            macro_block_size=2, output_params=["-f", "mp4"], ffmpeg_log_level="error")
 
     def add(self, image) -> None:
-        if self.writer is None:
-            self.writer = self.open(image.size)
+        if self.writer is None:  # the frame size is known with the first frame
+            import imageio_ffmpeg
+
+            self.writer = imageio_ffmpeg.write_frames(
+                str(self.path), image.size, fps=self.fps, codec="libx264",
+                pix_fmt_out="yuv420p", quality=7, macro_block_size=2,
+                output_params=["-f", "mp4"], ffmpeg_log_level="error")
             self.writer.send(None)
         self.writer.send(np.ascontiguousarray(np.asarray(image.convert("RGB"))))
         self.count += 1

@@ -78,9 +78,13 @@ def communicator():
     return SingleProcess()
 
 
-def generation_seeds(seed_start: int, gen: int, popsize: int) -> list[int]:
-    """One seed per antithetic pair: members i and i + popsize/2 share it."""
+def generation_seeds(seed_start: int, gen: int, popsize: int,
+                     same_tracks: bool = False) -> list[int]:
+    """One seed per antithetic pair: members i and i + popsize/2 share it. With
+    `same_tracks`, the whole population shares the pair 0 seed (common random numbers)."""
     half = np.random.default_rng([seed_start, gen]).integers(0, 2**31 - 1, (popsize + 1) // 2)
+    if same_tracks:
+        return [int(half[0])] * popsize
     return [int(s) for s in np.concatenate([half, half])[:popsize]]
 
 
@@ -171,7 +175,7 @@ def load_run(base: Path) -> Run:
 def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
     gen = run.gen + 1
     solutions = run.es.ask()
-    seeds = generation_seeds(args.seed_start, gen, args.popsize)
+    seeds = generation_seeds(args.seed_start, gen, args.popsize, args.same_tracks)
     tasks = [(solutions[i], seeds[i], args.num_episode, args.max_steps, args.early_stop)
              for i in range(args.popsize)]
     results = distributed_run(comm, agent, env, tasks)
@@ -256,6 +260,10 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--early-stop", type=NON_NEGATIVE, default=0, metavar="N",
                         help="end a population episode after N consecutive steps of negative "
                              "reward (0: off, the paper's loop); evaluations never stop early")
+    parser.add_argument("--same-tracks", action="store_true",
+                        help="every member of a generation runs the same tracks, so members "
+                             "are ranked on equal terms (off: the paper's loop, where only "
+                             "members i and i + pop/2 share tracks)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--log-dir", default="log")
     parser.add_argument("--vae", default="vae/vae.json")

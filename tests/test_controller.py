@@ -100,6 +100,19 @@ def test_agent_is_reproducible_in_process(weights):
     assert a == b and len(a[0]) == 2 and a[0][0] != a[0][1]  # two different tracks
 
 
+def test_early_stop_ends_population_episodes_only_after_n_idle_steps(weights):
+    agent = Agent.from_files(weights["vae"], weights["rnn"])
+    env = make_env(max_episode_steps=200)
+    parked = np.zeros(param_count("zh"))
+    parked[1] = -10.0  # gas bias: (tanh(-10) + 1) / 2 = 0, the car never reaches a new tile
+    rewards, lengths = agent.evaluate(env, parked, seed=3, num_episodes=2, max_steps=200,
+                                      early_stop=25)
+    # the first step scores the tile under the car, then 25 steps of -0.1 in a row
+    assert lengths == [26, 26] and rewards[0] == pytest.approx(rewards[1], abs=5)
+    full = agent.evaluate(env, parked, seed=3, num_episodes=1, max_steps=200)
+    assert full[1] == [200] and full[0][0] == pytest.approx(rewards[0] - 0.1 * (200 - 26))
+
+
 def record(weights, out, *extra):
     return run_script("model.py", "record", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
                       "--rnn", str(weights["rnn"]), "--max-steps", "10", "--out", str(out),

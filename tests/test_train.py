@@ -53,6 +53,15 @@ def uninterrupted(weights, tmp_path_factory):
     return logs(log_dir)
 
 
+def test_seeds_pairs_by_default_and_whole_generation_with_same_tracks():
+    from train import generation_seeds
+
+    pairs = generation_seeds(7, 3, 6)
+    assert pairs[:3] == pairs[3:] and len(set(pairs)) == 3
+    assert generation_seeds(7, 3, 6, same_tracks=True) == [pairs[0]] * 6
+    assert generation_seeds(7, 4, 6, same_tracks=True) != [pairs[0]] * 6  # new tracks each gen
+
+
 def test_mpirun_two_processes_writes_the_five_logs(weights, tmp_path, uninterrupted):
     proc = mpirun(*train_args(weights, tmp_path, 3))
     assert "on 2 process(es)" in proc.stderr

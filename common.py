@@ -255,7 +255,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "series": {},
         "rnn_train": {"steps": 1500, "batch_size": 32, "seq_len": 200},
         "train": {"num_worker": 32, "num_episode": 4, "eval_steps": 5, "eval_episodes": 64,
-                  "early_stop": 50, "same_tracks": True, "generations": 200},
+                  "early_stop": 50, "same_tracks": True, "generations": 30},
         "model": {},
     },
 }

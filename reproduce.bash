@@ -5,6 +5,7 @@
 #   bash reproduce.bash                         # into runs/laptop/
 #   RUN=runs/other SEED=3 bash reproduce.bash   # another run folder and seed
 #   PRESET=tiny RUN=runs/check bash reproduce.bash   # the same stages in a minute
+#   GENERATIONS=60 bash reproduce.bash          # carry CMA-ES on past the preset's count
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
@@ -17,9 +18,15 @@ PRESET=${PRESET:-laptop}
 RUN=${RUN:-runs/$PRESET}
 SEED=${SEED:-1}
 WORKERS=${WORKERS:-2}
+GENERATIONS=${GENERATIONS:-}
 source common.bash
 require_int SEED 0
 require_int WORKERS 1
+generations=()
+if [[ -n "$GENERATIONS" ]]; then
+  require_int GENERATIONS 1
+  generations=(--generations "$GENERATIONS")
+fi
 export PYTHON TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
 mkdir -p "$RUN"
 TIMES=$RUN/stage_times.tsv
@@ -57,7 +64,7 @@ stage cma_es "CMA-ES over MPI on $WORKERS processes -> $RUN/log/"
 resume=()
 [[ -f "$LOG_BASE.checkpoint.pkl" ]] && resume=(--resume)
 NP=$WORKERS bash gce_train.bash --preset "$PRESET" -s "$SEED" "${WEIGHTS[@]}" --log-dir "$RUN/log" \
-  "${resume[@]}"
+  "${resume[@]}" "${generations[@]}"
 
 stage evaluate "the best controller on tracks it never trained on (seeds 0, 1, 2, ...)"
 if [[ ! -s "$RUN/score.txt" || "$LOG_BASE.best.json" -nt "$RUN/score.txt" ]]; then

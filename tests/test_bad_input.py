@@ -119,6 +119,7 @@ CASES = [
     ("demo.bash", {"RUN": "{out}/run", "WORKERS": "0"}),
     ("reproduce.bash", {"RUN": "{out}/run", "WORKERS": "-2"}),
     ("reproduce.bash", {"RUN": "{out}/run", "SEED": "1.5"}),
+    ("reproduce.bash", {"RUN": "{out}/run", "GENERATIONS": "0"}),
 ]
 
 

@@ -250,12 +250,13 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     # The whole World Model on a 2-core laptop in about 3 hours (reproduce.bash); the
     # README's "Laptop recipe" says why each number was chosen.
     "laptop": {
-        "extract": {"trials": 200, "max_frames": 500},
-        "vae_train": {"epochs": 2, "learning_rate": 1e-3},
+        "extract": {"trials": 300, "max_frames": 500},
+        "vae_train": {"epochs": 1, "learning_rate": 1e-3},
         "series": {},
-        "rnn_train": {"steps": 1500, "batch_size": 32, "seq_len": 200},
+        "rnn_train": {"steps": 600, "batch_size": 32, "seq_len": 200},
         "train": {"num_worker": 32, "num_episode": 4, "eval_steps": 5, "eval_episodes": 64,
-                  "early_stop": 50, "same_tracks": True, "generations": 30},
+                  "early_stop": 50, "same_tracks": True, "max_sigma": 0.1,
+                  "average_last": 10, "generations": 30},
         "model": {},
     },
 }

@@ -1,7 +1,8 @@
 """CMA-ES as an ask/tell object over the `cma` library (SPEC "CMA-ES training").
 
 Initial mean 0 and sigma 0.1, everything else the library's defaults, with weight
-decay applied as a penalty: fitness = reward - weight_decay * mean(theta^2). The whole
+decay applied as a penalty: fitness = reward - weight_decay * mean(theta^2), and
+optionally (`max_sigma`) the overall step size clamped after every update. The whole
 state, random generator included, pickles, so training can stop and resume exactly.
 """
 
@@ -28,8 +29,9 @@ class CMAES:
     """ask() -> popsize candidate parameter vectors; tell(rewards) with higher = better."""
 
     def __init__(self, num_params: int, sigma_init: float = 0.1, popsize: int = 64,
-                 weight_decay: float = 0.01, seed: int = 0):
+                 weight_decay: float = 0.01, seed: int = 0, max_sigma: float | None = None):
         self.num_params, self.popsize, self.weight_decay = num_params, popsize, weight_decay
+        self.max_sigma = max_sigma  # None: cma's step-size adaptation alone (the paper's)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cma warns about settings it then uses
             self.es = cma.CMAEvolutionStrategy(
@@ -51,6 +53,8 @@ class CMAES:
         # cma minimises
         self.es.tell(list(self.solutions), (-self.fitness(rewards)).tolist())
         self.solutions = None
+        if self.max_sigma and self.es.sigma > self.max_sigma:
+            self.es.sigma = self.max_sigma  # step-size adaptation may shrink it, not grow it past
 
     def current_param(self) -> np.ndarray:
         """The distribution mean."""

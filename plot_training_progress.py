@@ -5,9 +5,10 @@
         --against ../shared/reference/original/carracing.cma.16.64 --out compare.png
 
 Reads LOG_BASE.hist.json (every generation: mean, min, max reward) and, when present,
-LOG_BASE.hist_best.json (every evaluation of the mean). Plots them against generation
-and against wall-clock hours, with the paper's 900 line. With --against, plots several
-runs on a common axis of environment steps instead: a generation costs
+LOG_BASE.hist_best.json (every evaluation of the mean, and of averaged means). Plots
+them against generation and against wall-clock hours, with the paper's 900 line. With
+--against, plots several runs on a common axis of environment steps instead: a generation
+costs
 population x episodes x mean episode length steps (the population and the episodes per
 member are read from the name, `<env>.<optimizer>.<episodes>.<popsize>`; the mean length
 from hist.json), evaluations of the mean not counted. `plot_training_progress.ipynb`
@@ -51,13 +52,25 @@ def _load(base: str | os.PathLike, columns: int) -> tuple[np.ndarray, np.ndarray
     rows = read_json(best_path, 'a list of [gen, seconds, "improvement", x, "curr", x, ...]')
     try:
         evals = np.array([[float(r[0]), float(r[1]) / 3600, float(r[5])] for r in rows
-                          if r[4] == "curr"]).reshape(-1, 3)
+                          if r[4] == "curr" and len(r) == 10]).reshape(-1, 3)
+        averaged = [r for r in rows if r[4] == "curr" and r[10:11] == ["average_of_last"]]
     except (TypeError, ValueError, IndexError, KeyError):
         evals = None
-    if evals is None or (rows and len(evals) != len(rows)):
+    if evals is None or (rows and len(evals) + len(averaged) != len(rows)):
         raise UserError(f'{best_path}: expected rows [gen, seconds, "improvement", x, '
                         f'"curr", x, "prev", x, "best", x]')
     return hist, evals if len(evals) else None
+
+
+def load_averaged(base: str | os.PathLike) -> np.ndarray | None:
+    """Evaluations of averaged means (train.py --average-last): [gen, hours, score]."""
+    path = Path(f"{base}.hist_best.json")
+    if not path.exists():
+        return None
+    rows = [r for r in read_json(path, "hist_best rows") if r[10:11] == ["average_of_last"]]
+    if not rows:
+        return None
+    return np.array([[float(r[0]), float(r[1]) / 3600, float(r[5])] for r in rows])
 
 
 def plot(base: str | os.PathLike, title: str | None = None):
@@ -69,6 +82,7 @@ def plot(base: str | os.PathLike, title: str | None = None):
     import matplotlib.pyplot as plt
 
     hist, evals = load_history(base)
+    averaged = load_averaged(base)
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
     for ax, col, label in ((axes[0], 0, "generation"), (axes[1], 1, "wall-clock hours")):
         x = hist[:, col]
@@ -78,6 +92,9 @@ def plot(base: str | os.PathLike, title: str | None = None):
         if evals is not None:
             ax.plot(evals[:, col], evals[:, 2], "o-", color="tab:orange", ms=3,
                     label="mean parameters, evaluation")
+        if averaged is not None:
+            ax.plot(averaged[:, col], averaged[:, 2], "s", color="tab:green", ms=4,
+                    label="averaged means, evaluation")
         ax.axhline(SOLVED, color="tab:red", ls="--", lw=1, label="900 (paper: solved)")
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)

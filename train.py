@@ -9,7 +9,8 @@ rank as float64, and each rank (the master included) evaluates its share of the 
 the results come back to the master, which tells the ES. Member i and member i + pop/2
 share one seed (antithetic seeding): each runs its e episodes one after another from that
 seed, so they drive the same e tracks. Every --eval_steps generations the distribution
-mean is scored on --eval-episodes episodes of fixed seeds; the best so far is kept.
+mean is scored on --eval-episodes episodes of fixed seeds (with --average-last W, so is
+the average of the last W generations' means); the best so far is kept.
 
 Every generation writes, atomically, the authors' five log files under --log-dir
 (`<env>.<optimizer>.<episodes>.<popsize>` + `.json`, `.hist.json`, `.best.json`,
@@ -140,10 +141,12 @@ class Run:
 
     def __init__(self, args, num_params: int):
         self.es = CMAES(num_params, sigma_init=args.sigma_init, popsize=args.popsize,
-                        weight_decay=args.weight_decay, seed=args.seed_start)
+                        weight_decay=args.weight_decay, seed=args.seed_start,
+                        max_sigma=args.max_sigma or None)
         self.gen, self.elapsed = 0, 0.0
         self.hist, self.hist_best, self.eval_log = [], [], []
         self.best_params, self.best_reward = None, None
+        self.recent_means = []  # the last --average-last generations' means
 
 
 def log_base(args) -> Path:
@@ -182,6 +185,8 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
     rewards = np.array([np.mean(r) for r, _ in results])
     lengths = np.concatenate([n for _, n in results])
     run.es.tell(rewards)
+    if args.average_last:
+        run.recent_means = (run.recent_means + [run.es.current_param()])[-args.average_last:]
     run.gen = gen
     run.elapsed = time.time() - start
     run.hist.append([gen, int(run.elapsed), round(float(rewards.mean()), 2),
@@ -191,23 +196,39 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
     if gen == 1:
         run.best_reward = round(float(rewards.mean()), 2)  # the authors' starting "prev"
     if gen % args.eval_steps == 0:
-        mean = run.es.current_param()
-        tasks = [(mean, s, min(EVAL_EPISODES_PER_TASK, args.eval_episodes), args.max_steps, 0)
-                 for s in eval_seeds(args.seed_start, args.eval_episodes)]
-        reward_eval = float(np.mean([np.mean(r) for r, _ in
-                                     distributed_run(comm, agent, env, tasks)]))
+        evaluate_candidates(comm, agent, env, run, args, start)
+
+
+def evaluate_candidates(comm, agent, env, run: Run, args, start: float) -> None:
+    """Score the distribution mean (and, with --average-last W, the average of the last W
+    generations' means) on the fixed evaluation seeds; keep the best so far."""
+    candidates = [(run.es.current_param(), None)]
+    if args.average_last and len(run.recent_means) == args.average_last:
+        candidates.append((np.mean(run.recent_means, axis=0), args.average_last))
+    seeds = eval_seeds(args.seed_start, args.eval_episodes)
+    per_task = min(EVAL_EPISODES_PER_TASK, args.eval_episodes)
+    tasks = [(params, s, per_task, args.max_steps, 0) for params, _ in candidates for s in seeds]
+    results = distributed_run(comm, agent, env, tasks)  # all candidates in one round
+    for k, (params, averaged) in enumerate(candidates):
+        part = results[k * len(seeds):(k + 1) * len(seeds)]
+        reward_eval = float(np.mean([np.mean(r) for r, _ in part]))
         prev = run.best_reward
-        run.eval_log.append([gen, reward_eval, mean.tolist()])
+        tag = [] if averaged is None else ["average_of_last", averaged]
+        run.eval_log.append([run.gen, reward_eval, params.tolist()] + tag)
         if run.best_params is None or reward_eval > run.best_reward:
-            run.best_params, run.best_reward = mean, reward_eval
-        run.hist_best.append([gen, int(time.time() - start), "improvement", reward_eval - prev,
-                              "curr", reward_eval, "prev", prev, "best", run.best_reward])
+            run.best_params, run.best_reward = params, reward_eval
+        run.hist_best.append([run.gen, int(time.time() - start), "improvement",
+                              reward_eval - prev, "curr", reward_eval, "prev", prev,
+                              "best", run.best_reward] + tag)
 
 
 def master(comm, agent, env, args) -> int:
     base = log_base(args)
     num_params = param_count(args.mode)
     run = load_run(base) if args.resume else Run(args, num_params)
+    if not hasattr(run, "recent_means"):  # a checkpoint from before --average-last
+        run.recent_means = []
+    run.es.max_sigma = args.max_sigma or None  # like --generations, taken from this command
     if run.es.num_params != num_params or run.es.popsize != args.popsize:
         raise UserError(f"{base}.checkpoint.pkl: made for {run.es.num_params} parameters and "
                         f"population {run.es.popsize}, not {num_params} and {args.popsize}")
@@ -253,6 +274,9 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--eval-episodes", type=COUNT, default=1024)
     parser.add_argument("-s", "--seed_start", type=SEED, default=0)
     parser.add_argument("--sigma_init", type=POSITIVE, default=0.1)
+    parser.add_argument("--max-sigma", type=float_at_least(0.0), default=0.0, metavar="S",
+                        help="clamp CMA-ES's step size at S after every generation (0: off, "
+                             "the paper's loop, where it adapts freely)")
     parser.add_argument("--weight-decay", type=float_at_least(0.0), default=0.01)
     parser.add_argument("--generations", type=COUNT, default=None,
                         help="stop after this many (default: run until stopped)")
@@ -264,6 +288,10 @@ def parse_args(argv: list[str] | None = None):
                         help="every member of a generation runs the same tracks, so members "
                              "are ranked on equal terms (off: the paper's loop, where only "
                              "members i and i + pop/2 share tracks)")
+    parser.add_argument("--average-last", type=NON_NEGATIVE, default=0, metavar="W",
+                        help="every evaluation also scores the average of the last W "
+                             "generations' means, a candidate for the best controller "
+                             "(0: off, the paper's loop); the search itself is unchanged")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--log-dir", default="log")
     parser.add_argument("--vae", default="vae/vae.json")

@@ -173,3 +173,20 @@ def test_cmaes_weight_decay_is_a_penalty_and_state_restores():
     saved.tell(np.arange(6.0))
     np.testing.assert_array_equal(es.ask(), saved.ask())
     np.testing.assert_array_equal(es.current_param(), saved.current_param())
+
+
+def test_cmaes_max_sigma_stops_the_step_size_growing():
+    # a linear objective makes cma's step-size adaptation grow sigma every generation
+    def run(max_sigma):
+        es = CMAES(20, sigma_init=0.1, popsize=8, weight_decay=0.0, seed=3, max_sigma=max_sigma)
+        sigmas = []
+        for _ in range(30):
+            es.tell(es.ask().sum(axis=1))
+            sigmas.append(es.es.sigma)
+        return np.array(sigmas), es
+
+    free, _ = run(None)
+    capped, es = run(0.1)
+    assert free[-1] > 0.2  # without the cap it grows
+    assert np.all(capped <= 0.1) and capped[-1] == 0.1
+    assert CMAES.from_state(es.state()).max_sigma == 0.1  # the cap travels with the state

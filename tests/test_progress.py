@@ -102,3 +102,21 @@ def test_jupyter_notebook_server_from_the_venv(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_averaged_candidates_plot_apart_from_the_mean(tmp_path):
+    from plot_training_progress import load_averaged, load_history
+
+    base = tmp_path / "carracing.cma.1.4"
+    (tmp_path / f"{base.name}.hist.json").write_text(json.dumps(
+        [[g, 60 * g, 1.0, 0.0, 2.0, 1.0, 0.1, 40.0, 40] for g in (1, 2, 3, 4)]))
+    mean_row = [2, 120, "improvement", 1.0, "curr", 5.0, "prev", 4.0, "best", 5.0]
+    averaged_row = [2, 130, "improvement", 2.0, "curr", 7.0, "prev", 5.0, "best", 7.0,
+                    "average_of_last", 2]
+    (tmp_path / f"{base.name}.hist_best.json").write_text(json.dumps([mean_row, averaged_row]))
+    _, evals = load_history(base)
+    assert evals.tolist() == [[2.0, 120 / 3600, 5.0]]
+    assert load_averaged(base).tolist() == [[2.0, 130 / 3600, 7.0]]
+    out = tmp_path / "p.png"
+    run_script("plot_training_progress.py", str(base), "--out", str(out))
+    assert out.stat().st_size > 1000

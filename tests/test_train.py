@@ -2,6 +2,7 @@
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -119,3 +120,35 @@ def test_failing_worker_stops_the_run_cleanly(weights, tmp_path):
 def test_resume_without_checkpoint_is_a_clear_error(weights, tmp_path):
     proc = run_script(*train_args(weights, tmp_path, 1, "--resume"), check=False)
     assert proc.returncode == 2 and "no checkpoint" in proc.stderr
+
+
+def test_average_last_scores_the_averaged_mean_too(weights, tmp_path, uninterrupted):
+    run_script(*train_args(weights, tmp_path, 4, "--average-last", "2"))
+    log = logs(tmp_path)
+    # the search is unchanged: the same populations as without the option
+    plain = [row[:1] + row[2:] for row in uninterrupted["hist.json"]]
+    assert [row[:1] + row[2:] for row in log["hist.json"]][:3] == plain
+    # generations 2 and 4 score the mean, then the average of the last 2 generations' means
+    assert [(e[0], e[3:]) for e in log["log.json"]] == [
+        (2, []), (2, ["average_of_last", 2]), (4, []), (4, ["average_of_last", 2])]
+    class Unpickler(pickle.Unpickler):  # the checkpoint was written by train.py as __main__
+        def find_class(self, module, name):
+            return super().find_class("train" if module == "__main__" else module, name)
+
+    with open(tmp_path / f"{BASE}.checkpoint.pkl", "rb") as f:
+        run = Unpickler(f).load()
+    assert len(run.recent_means) == 2
+    averaged = np.mean(run.recent_means, axis=0)
+    assert np.allclose(log["log.json"][-1][2], averaged)
+    assert not np.allclose(averaged, log["log.json"][-2][2])  # not the mean itself
+    scores = [e[1] for e in log["log.json"]]
+    params, score = log["best.json"]
+    assert score == max(scores) and params == log["log.json"][scores.index(score)][2]
+    assert [row[-2:] for row in log["hist_best.json"]][1] == ["average_of_last", 2]
+    assert log["hist_best.json"][-1][9] == score
+
+
+def test_max_sigma_caps_the_logged_step_size(weights, tmp_path, uninterrupted):
+    assert max(row[6] for row in uninterrupted["hist.json"]) > 0.05
+    run_script(*train_args(weights, tmp_path, 2, "--max-sigma", "0.05"))
+    assert all(0 < row[6] <= 0.0505 for row in logs(tmp_path)["hist.json"])  # C stays near I

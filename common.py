@@ -256,7 +256,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "rnn_train": {"steps": 600, "batch_size": 32, "seq_len": 200},
         "train": {"num_worker": 32, "num_episode": 4, "eval_steps": 5, "eval_episodes": 64,
                   "early_stop": 50, "same_tracks": True, "max_sigma": 0.1,
-                  "average_last": 10, "generations": 30},
+                  "average_last": 10, "generations": 70},
         "model": {},
     },
 }

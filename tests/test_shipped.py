@@ -1,0 +1,71 @@
+"""The trained agent the repository ships: its weights load, its controller's logs record
+the evaluation that chose it, and its 100-track score (docs/laptop_score.txt, quoted in
+the README) is what the shipped files give, track for track."""
+
+import json
+import re
+
+import numpy as np
+from conftest import ROOT, run_script
+
+from model import param_count
+from rnn.numpy_rnn import NumpyRNN
+from vae.numpy_vae import NumpyVAE
+
+SCORE = ROOT / "docs/laptop_score.txt"
+
+
+def shipped_base():
+    bests = sorted((ROOT / "log").glob("carracing.cma.*.best.json"))
+    assert len(bests) == 1, f"expected one shipped controller in log/, found {bests}"
+    return str(bests[0])[: -len(".best.json")]
+
+
+def read(path):
+    return json.loads(open(path).read())
+
+
+def test_shipped_weights_load():
+    vae = NumpyVAE.from_json(ROOT / "vae/vae.json")
+    NumpyRNN.from_json(ROOT / "rnn/rnn.json")
+    mus, logvars = read(ROOT / "initial_z/initial_z.json")
+    assert np.shape(mus) == np.shape(logvars) and np.shape(mus)[1] == 32
+    z = vae.encode(np.zeros((64, 64, 3), np.uint8), np.random.default_rng(0))
+    assert z.shape[-1] == 32 and np.all(np.isfinite(z))
+
+
+def test_shipped_logs_record_the_evaluation_that_chose_the_controller():
+    base = shipped_base()
+    for ext in ("json", "hist.json", "best.json", "hist_best.json", "log.json"):
+        assert (ROOT / f"{base}.{ext}").is_file(), ext
+    assert not list((ROOT / "log").glob("*.pkl")), "the checkpoint is not shipped"
+    params, score = read(f"{base}.best.json")
+    assert len(params) == param_count("zh") == 867
+    evals = read(f"{base}.log.json")  # [gen, evaluation of the mean, mean]
+    chosen = [e for e in evals if e[2] == params]
+    assert len(chosen) == 1 and chosen[0][1] == score
+    assert score == max(e[1] for e in evals)
+    assert read(f"{base}.hist_best.json")[-1][9] == score
+    hist = read(f"{base}.hist.json")
+    assert [r[0] for r in hist] == list(range(1, len(hist) + 1))
+    assert chosen[0][0] <= len(hist)
+
+
+def test_published_score_is_the_shipped_agents():
+    lines = SCORE.read_text().split("\n")
+    rewards = dict(line.split() for line in lines[:100])
+    assert sorted(int(i) for i in rewards) == list(range(100))
+    rewards = np.array([float(rewards[str(i)]) for i in range(100)])
+    summary = lines[100]
+    assert summary == f"average_reward {np.mean(rewards)} stdev {np.std(rewards)}"
+    mean = float(summary.split()[1])
+    readme = (ROOT / "README.md").read_text()
+    assert f"{mean:.1f} +/- {np.std(rewards):.1f}" in readme
+    assert re.search(r"log/carracing\.cma\.\d+\.\d+\.best\.json", readme)
+    # the first two tracks again, as a user runs them: the same rewards, to the last bit
+    # that matters (the same seeds and one math thread, on the same kind of machine)
+    proc = run_script("model.py", "norender", f"{shipped_base()}.best.json", "--trials", "2")
+    again = [line.split() for line in proc.stdout.splitlines()[:2]]
+    assert [int(i) for i, _ in again] == [0, 1]
+    for seed, reward in again:
+        assert abs(float(reward) - rewards[int(seed)]) < 1e-6, (seed, reward)

@@ -247,8 +247,9 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                   "generations": 4, "max_steps": 150},
         "model": {"trials": 4, "max_steps": 150},
     },
-    # The whole World Model on a 2-core laptop in about 3 hours (reproduce.bash); the
-    # README's "Laptop recipe" says why each number was chosen.
+    # The whole World Model on a 2-core laptop in under 2 hours (reproduce.bash: 1.8 h
+    # measured, within a 3-hour budget); the README's "Laptop recipe" says why each
+    # number was chosen.
     "laptop": {
         "extract": {"trials": 300, "max_frames": 500},
         "vae_train": {"epochs": 1, "learning_rate": 1e-3},

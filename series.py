@@ -72,14 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"series: all {done} episodes already encoded in {out}/", file=sys.stderr)
         return 0
 
-    from vae.vae import ConvVAE  # TensorFlow only when there is work
-
-    model = ConvVAE()
-    model.load_json(args.vae)
-    encoded = 0
+    model, encoded = None, 0
     for path, episode in progress(iter_episodes(todo), total=len(todo), desc="series",
                                   unit="ep"):
-        if encoded == 0:  # the folder and its stamp only once there is something to write
+        if encoded == 0:  # TensorFlow, the folder and its stamp only once there is work
+            from vae.vae import ConvVAE
+
+            model = ConvVAE()
+            model.load_json(args.vae)
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(stamp, vae_hash + "\n")
         encoded += 1

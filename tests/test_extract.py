@@ -70,13 +70,13 @@ def test_extract_without_seed_saves_it_for_resume(tmp_path):
 
 def test_extract_killed_then_resumed(tmp_path):
     out = tmp_path / "rec"
-    cmd = [sys.executable, "extract.py", "--trials", "3", "--max-frames", "150",
+    cmd = [sys.executable, "extract.py", "--trials", "3", "--max-frames", "600",
            "--seed", "5", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=script_env(), stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not list(out.glob("*.npz")):
         time.sleep(0.05)
-    time.sleep(0.3)
+    time.sleep(0.1)  # an episode of 600 frames takes about half a second
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     files = list(out.glob("*.npz"))

@@ -7,11 +7,10 @@
 Reads LOG_BASE.hist.json (every generation: mean, min, max reward) and, when present,
 LOG_BASE.hist_best.json (every evaluation of the mean, and of averaged means). Plots
 them against generation and against wall-clock hours, with the paper's 900 line. With
---against, plots several runs on a common axis of environment steps instead: a generation
-costs
-population x episodes x mean episode length steps (the population and the episodes per
-member are read from the name, `<env>.<optimizer>.<episodes>.<popsize>`; the mean length
-from hist.json), evaluations of the mean not counted. `plot_training_progress.ipynb`
+--against, plots several runs on a common axis of environment steps instead: a
+generation costs population x episodes x mean episode length steps (the population and
+the episodes per member are read from the name, `<env>.<optimizer>.<episodes>.<popsize>`;
+the mean length from hist.json), evaluations of the mean not counted. `plot_training_progress.ipynb`
 calls `plot()` from here.
 """
 
@@ -30,12 +29,19 @@ SOLVED = 900.0
 
 def load_history(base: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
     """hist [gen, hours, mean, min, max] and evaluations [gen, hours, score] (or None)."""
-    hist, evals = _load(base, columns=5)
+    hist, evals, _ = _load(base, columns=5)
     return hist, evals
 
 
-def _load(base: str | os.PathLike, columns: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """hist.json's first `columns` values per row (seconds as hours), and the evaluations."""
+def load_averaged(base: str | os.PathLike) -> np.ndarray | None:
+    """Evaluations of averaged means (train.py --average-last): [gen, hours, score]."""
+    return _load(base, columns=5)[2]
+
+
+def _load(base: str | os.PathLike, columns: int
+          ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """hist.json's first `columns` values per row (seconds as hours), the evaluations of
+    the mean and those of averaged means (train.py --average-last)."""
     hist_path = Path(f"{base}.hist.json")
     rows = read_json(hist_path, "a list of [gen, seconds, mean, min, max, ...] rows")
     try:
@@ -48,29 +54,21 @@ def _load(base: str | os.PathLike, columns: int) -> tuple[np.ndarray, np.ndarray
                         f"mean_reward, min_reward, max_reward, ...]")
     best_path = Path(f"{base}.hist_best.json")
     if not best_path.exists():
-        return hist, None
+        return hist, None, None
     rows = read_json(best_path, 'a list of [gen, seconds, "improvement", x, "curr", x, ...]')
     try:
-        evals = np.array([[float(r[0]), float(r[1]) / 3600, float(r[5])] for r in rows
-                          if r[4] == "curr" and len(r) == 10]).reshape(-1, 3)
+        plain = [r for r in rows if r[4] == "curr" and len(r) == 10]
         averaged = [r for r in rows if r[4] == "curr" and r[10:11] == ["average_of_last"]]
+        evals, evals_averaged = (
+            np.array([[float(r[0]), float(r[1]) / 3600, float(r[5])] for r in part]
+                     ).reshape(-1, 3) for part in (plain, averaged))
     except (TypeError, ValueError, IndexError, KeyError):
         evals = None
-    if evals is None or (rows and len(evals) + len(averaged) != len(rows)):
+    if evals is None or len(plain) + len(averaged) != len(rows):
         raise UserError(f'{best_path}: expected rows [gen, seconds, "improvement", x, '
                         f'"curr", x, "prev", x, "best", x]')
-    return hist, evals if len(evals) else None
-
-
-def load_averaged(base: str | os.PathLike) -> np.ndarray | None:
-    """Evaluations of averaged means (train.py --average-last): [gen, hours, score]."""
-    path = Path(f"{base}.hist_best.json")
-    if not path.exists():
-        return None
-    rows = [r for r in read_json(path, "hist_best rows") if r[10:11] == ["average_of_last"]]
-    if not rows:
-        return None
-    return np.array([[float(r[0]), float(r[1]) / 3600, float(r[5])] for r in rows])
+    return (hist, evals if len(evals) else None,
+            evals_averaged if len(evals_averaged) else None)
 
 
 def plot(base: str | os.PathLike, title: str | None = None):
@@ -81,8 +79,7 @@ def plot(base: str | os.PathLike, title: str | None = None):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    hist, evals = load_history(base)
-    averaged = load_averaged(base)
+    hist, evals, averaged = _load(base, columns=5)
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
     for ax, col, label in ((axes[0], 0, "generation"), (axes[1], 1, "wall-clock hours")):
         x = hist[:, col]
@@ -114,7 +111,7 @@ def steps_history(base: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | Non
     except (ValueError, IndexError):
         raise UserError(f"{base}: expected a log base named <env>.<optimizer>.<episodes>."
                         f"<popsize>, e.g. log/carracing.cma.16.64") from None
-    hist, evals = _load(base, columns=8)
+    hist, evals, _ = _load(base, columns=8)
     steps = np.cumsum(popsize * episodes * hist[:, 7])
     at_gen = dict(zip(hist[:, 0], steps, strict=True))
     curve = np.stack([steps, hist[:, 2]], axis=1)

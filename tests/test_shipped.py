@@ -2,12 +2,12 @@
 the evaluation that chose it, and its 100-track score (docs/laptop_score.txt, quoted in
 the README) is what the shipped files give, track for track."""
 
-import json
 import re
 
 import numpy as np
 from conftest import ROOT, run_script
 
+from common import read_json
 from model import param_count
 from rnn.numpy_rnn import NumpyRNN
 from vae.numpy_vae import NumpyVAE
@@ -22,7 +22,7 @@ def shipped_base():
 
 
 def read(path):
-    return json.loads(open(path).read())
+    return read_json(path, "a shipped JSON file")
 
 
 def test_shipped_weights_load():

@@ -1,4 +1,5 @@
 # `make demo`: the whole pipeline on the tiny preset.  `make test`: the test suite.
+# `make laptop`: the laptop recipe (bash reproduce.bash, about 2 hours on 2 cores).
 # Both create .venv from the pinned requirements.txt when it is missing or stale.
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test lint bench venv clean-venv
+.PHONY: demo laptop test lint bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -19,6 +20,9 @@ $(STAMP): requirements.txt
 
 demo: $(STAMP)
 	bash demo.bash
+
+laptop: $(STAMP)
+	bash reproduce.bash
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,7 @@
 # The laptop recipe: the whole World Model trained on one 2-core machine without GPU,
 # from random episodes to a scored, recorded driver, everything under one run folder.
 #
-#   bash reproduce.bash                         # into runs/laptop/
+#   make laptop   (or: bash reproduce.bash)     # into runs/laptop/
 #   RUN=runs/other SEED=3 bash reproduce.bash   # another run folder and seed
 #   PRESET=tiny RUN=runs/check bash reproduce.bash   # the same stages in a minute
 #   GENERATIONS=60 bash reproduce.bash          # carry CMA-ES on past the preset's count

@@ -1,6 +1,6 @@
 # `make demo`: the whole pipeline on the tiny preset.  `make test`: the test suite.
 # `make laptop`: the laptop recipe (bash reproduce.bash, about 2 hours on 2 cores).
-# Both create .venv from the pinned requirements.txt when it is missing or stale.
+# All three create .venv from the pinned requirements.txt when it is missing or stale.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed

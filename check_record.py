@@ -8,6 +8,10 @@ the folder is missing or holds no episode files.
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import sys
 
 from common import ArgumentParser, EpisodeError, list_episode_files, load_episode, run_main

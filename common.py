@@ -3,6 +3,10 @@ and the loading of episode files (`record/*.npz`, SPEC "Extraction")."""
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import argparse
 import json
 import os

@@ -12,6 +12,10 @@ of distinct seeds between them.
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import os
 import sys
 import time

@@ -11,6 +11,10 @@
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import os
 import sys
 from pathlib import Path

@@ -11,17 +11,17 @@ No TensorFlow: the rollout path runs in numpy from the JSON weight files.
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import os
+import sys
+from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one math thread per worker
+import numpy as np
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from common import (  # noqa: E402
+from common import (
     COUNT,
     SEED,
     ArgumentParser,
@@ -31,9 +31,9 @@ from common import (  # noqa: E402
     run_main,
     under_mpi,
 )
-from env import make_env, squash_action  # noqa: E402
-from rnn.numpy_rnn import NumpyRNN  # noqa: E402
-from vae.numpy_vae import NumpyVAE  # noqa: E402
+from env import make_env, squash_action
+from rnn.numpy_rnn import NumpyRNN
+from vae.numpy_vae import NumpyVAE
 
 Z_SIZE, HIDDEN, ACTION_SIZE, CONTROLLER_HIDDEN = 32, 256, 3, 40
 # controller modes of the paper: input and parameter count

@@ -16,6 +16,10 @@ calls `plot()` from here.
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import os
 import sys
 from pathlib import Path

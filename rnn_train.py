@@ -10,6 +10,10 @@ Checkpoints as it goes; run the same command again to resume.
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import os
 import sys
 import time

@@ -8,6 +8,10 @@ length, so memory does not grow with the data set; files already written are ski
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import hashlib
 import os
 import sys

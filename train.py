@@ -20,20 +20,20 @@ continues exactly as if the run had never stopped.
 
 from __future__ import annotations
 
-import os
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one math thread per worker
+# isort: split
 
-import pickle  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
+import pickle
+import sys
+import time
+import traceback
+from pathlib import Path
 
-from common import (  # noqa: E402
+import numpy as np
+
+from common import (
     COUNT,
     NON_NEGATIVE,
     POSITIVE,
@@ -48,9 +48,9 @@ from common import (  # noqa: E402
     run_main,
     under_mpi,
 )
-from env import make_env  # noqa: E402
-from es import CMAES  # noqa: E402
-from model import Agent, param_count  # noqa: E402
+from env import make_env
+from es import CMAES
+from model import Agent, param_count
 
 EVAL_EPISODES_PER_TASK = 16
 

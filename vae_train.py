@@ -7,6 +7,10 @@ about 123 GB). Checkpoints as it goes; run the same command again to resume.
 
 from __future__ import annotations
 
+import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+
+# isort: split
+
 import itertools
 import os
 import sys

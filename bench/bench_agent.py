@@ -22,7 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every CPU
+
+# isort: split
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402

@@ -10,13 +10,14 @@ Target: >= 4x gymnasium's steps/s.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every CPU
+
+# isort: split
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402

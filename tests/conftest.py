@@ -8,6 +8,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
+import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every CPU
+
+# isort: split
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
@@ -22,9 +25,12 @@ def script_env(**extra: str) -> dict[str, str]:
 
 
 def run_script(*args: str, check: bool = True, timeout: float = 600, env=None,
-               **kwargs) -> subprocess.CompletedProcess:
-    """Run `python <script> args...` (or bash for *.bash) from the repository root."""
+               mpirun: int = 0, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python <script> args...` (or bash for *.bash) from the repository root; with
+    `mpirun` N, as N MPI processes."""
     cmd = ["bash" if args[0].endswith(".bash") else sys.executable, *args]
+    if mpirun:
+        cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(mpirun), *cmd]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env=env or script_env(), **kwargs)
     if check and proc.returncode != 0:

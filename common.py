@@ -42,6 +42,36 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
         return 130
 
 
+# TensorFlow's C++ start-up notices, printed whatever TF_CPP_MIN_LOG_LEVEL says
+TF_START_UP_LINES = ("All log messages before absl::InitializeLog()",
+                     "oneDNN custom operations are on", "cpu_feature_guard.cc",
+                     "rebuild TensorFlow with the appropriate compiler flags")
+
+
+def import_tensorflow():
+    """TensorFlow, imported with its C++ start-up notices held back from stderr (the
+    oneDNN notice, absl's warning before its logging starts); any other line passes."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(notice in line for notice in TF_START_UP_LINES):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+    return tensorflow
+
+
 def under_mpi() -> bool:
     """True when started by mpirun/mpiexec (MPICH or Open MPI)."""
     return any(v in os.environ for v in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE"))

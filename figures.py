@@ -15,11 +15,8 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 
 # isort: split
 
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

@@ -14,12 +14,9 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 
 # isort: split
 
-import os
 import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
@@ -30,6 +27,7 @@ from common import (  # noqa: E402
     ArgumentParser,
     UserError,
     atomic_write_json,
+    import_tensorflow,
     parse_with_preset,
     progress,
     run_main,
@@ -108,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # TensorFlow only now that the settings and the data are known to be good
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     from rnn.rnn import MDNRNN
     from train_utils import load_checkpoint

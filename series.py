@@ -13,11 +13,8 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 # isort: split
 
 import hashlib
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 

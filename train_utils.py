@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from common import UserError, atomic_savez, atomic_write_text, import_tensorflow
 
+tf = import_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from common import UserError, atomic_savez, atomic_write_text  # noqa: E402
 
 
 def save_checkpoint(path: Path, model: keras.Model, optimizer: keras.optimizers.Optimizer,

@@ -12,13 +12,10 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 # isort: split
 
 import itertools
-import os
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
@@ -30,6 +27,7 @@ from common import (  # noqa: E402
     EpisodeError,
     UserError,
     float_at_least,
+    import_tensorflow,
     list_episode_files,
     load_episode,
     parse_with_preset,
@@ -117,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     total_steps = steps_per_epoch * args.epochs
 
     # TensorFlow only now that the settings and the data are known to be good
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     from train_utils import TrainLog, check_finite, load_checkpoint, save_progress
     from vae.vae import ConvVAE, vae_losses

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,11 +23,12 @@ sys.path.insert(0, str(ROOT))
 import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every CPU
 
 # isort: split
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from common import import_tensorflow  # noqa: E402
+
+tf = import_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from rnn.numpy_rnn import NumpyRNN  # noqa: E402
 from rnn.rnn import MDNRNN  # noqa: E402

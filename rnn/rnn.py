@@ -9,15 +9,13 @@ orders the gates i, f, c(=j), o and stores the whole forget bias.
 from __future__ import annotations
 
 import math
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from common import import_tensorflow, load_weights_json, save_weights_json
 
+tf = import_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from common import load_weights_json, save_weights_json  # noqa: E402
 from rnn.numpy_rnn import (  # noqa: E402
     ACTION_SIZE,
     FORGET_BIAS,

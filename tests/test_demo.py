@@ -4,6 +4,7 @@ import json
 
 from conftest import run_script, script_env
 
+from common import TF_START_UP_LINES
 from rnn.numpy_rnn import NumpyRNN
 from vae.numpy_vae import NumpyVAE
 
@@ -12,6 +13,10 @@ def test_demo_end_to_end(tmp_path):
     run = tmp_path / "run"
     proc = run_script("demo.bash", env=script_env(RUN=str(run)), timeout=900)
     assert "Evaluation of the best controller: average_reward" in proc.stdout
+    # the project's own lines and real warnings only: no TensorFlow start-up notices
+    shown = proc.stdout + proc.stderr
+    assert not [line for line in TF_START_UP_LINES if line in shown]
+    assert "vae_train: wrote" in shown and "rnn_train: wrote" in shown
     assert len(list((run / "record").glob("*.npz"))) == 8
     NumpyVAE.from_json(run / "vae/vae.json")
     NumpyRNN.from_json(run / "rnn/rnn.json")

@@ -6,15 +6,11 @@ tensor order, so a file from either side loads in the other.
 
 from __future__ import annotations
 
-import os
+from common import import_tensorflow, load_weights_json, save_weights_json
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+tf = import_tensorflow()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from common import load_weights_json, save_weights_json  # noqa: E402
 
 Z_SIZE = 32
 KL_TOLERANCE = 0.5

@@ -39,6 +39,11 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; finished work is kept, run again to resume", file=sys.stderr)
+        if under_mpi() and "mpi4py.MPI" in sys.modules:
+            # The other ranks may be waiting in a collective call that will never complete:
+            # end them all now. Every file is renamed into place whole, so none is broken.
+            sys.stderr.flush()
+            sys.modules["mpi4py.MPI"].COMM_WORLD.Abort(130)
         return 130
 
 
@@ -176,6 +181,40 @@ def atomic_write_pickle(path: str | os.PathLike, obj: object) -> None:
 def atomic_savez(path: str | os.PathLike, compress: bool = True, **arrays: np.ndarray) -> None:
     save = np.savez_compressed if compress else np.savez
     _atomic_write(path, lambda f: save(f, **arrays), "wb")
+
+
+def atomic_save_image(path: str | os.PathLike, image) -> None:
+    """A PIL image, in the format its name's suffix says, written atomically."""
+    suffix = Path(path).suffix.lstrip(".").upper()
+    _atomic_write(path, lambda f: image.save(f, format={"JPG": "JPEG"}.get(suffix, suffix)),
+                  "wb")
+
+
+def writable_folder(path: str | os.PathLike, what: str) -> Path:
+    """`path` as a folder that can be written, made if missing: checked before any work
+    starts, so that a bad --out costs nothing; a UserError naming it otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: exists and is not a folder (expected a folder for {what})")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"{path}/: cannot write there ({e.strerror}; expected a writable "
+                        f"folder for {what})") from None
+    return path
+
+
+def writable_file(path: str | os.PathLike, what: str) -> Path:
+    """`path` as a file that can be written (its folder made if missing); see
+    writable_folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder (expected a file name for {what})")
+    writable_folder(path.parent, what)
+    return path
 
 
 def read_json(path: str | os.PathLike, what: str) -> object:

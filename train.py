@@ -47,6 +47,7 @@ from common import (
     progress,
     run_main,
     under_mpi,
+    writable_folder,
 )
 from env import make_env
 from es import CMAES
@@ -137,7 +138,8 @@ def worker_loop(comm, agent, env) -> None:
 
 
 class Run:
-    """The master's state: ES, histories and best; all of it goes into the checkpoint."""
+    """The master's state: ES, histories and best; all of it goes into the checkpoint, as
+    plain data (lists, numbers, strings and the ES's own state) that any program reads."""
 
     def __init__(self, args, num_params: int):
         self.es = CMAES(num_params, sigma_init=args.sigma_init, popsize=args.popsize,
@@ -147,6 +149,29 @@ class Run:
         self.hist, self.hist_best, self.eval_log = [], [], []
         self.best_params, self.best_reward = None, None
         self.recent_means = []  # the last --average-last generations' means
+
+    def state(self) -> dict:
+        return {"format": CHECKPOINT_FORMAT, "es": self.es.state(), "gen": self.gen,
+                "elapsed": self.elapsed, "hist": self.hist, "hist_best": self.hist_best,
+                "eval_log": self.eval_log,
+                "best_params": None if self.best_params is None else self.best_params.tolist(),
+                "best_reward": self.best_reward,
+                "recent_means": [m.tolist() for m in self.recent_means]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Run:
+        run = cls.__new__(cls)
+        run.es = CMAES.from_state(state["es"])
+        run.gen, run.elapsed = state["gen"], state["elapsed"]
+        run.hist, run.hist_best, run.eval_log = state["hist"], state["hist_best"], state["eval_log"]
+        best = state["best_params"]
+        run.best_params = None if best is None else np.asarray(best, np.float64)
+        run.best_reward = state["best_reward"]
+        run.recent_means = [np.asarray(m, np.float64) for m in state["recent_means"]]
+        return run
+
+
+CHECKPOINT_FORMAT = "train.py checkpoint 2"
 
 
 def log_base(args) -> Path:
@@ -161,7 +186,16 @@ def write_logs(base: Path, run: Run) -> None:
         atomic_write_json(f"{base}.best.json", [run.best_params.tolist(), run.best_reward])
         atomic_write_json(f"{base}.hist_best.json", run.hist_best)
         atomic_write_json(f"{base}.log.json", run.eval_log)
-    atomic_write_pickle(f"{base}.checkpoint.pkl", run)
+    atomic_write_pickle(f"{base}.checkpoint.pkl", run.state())
+
+
+class _CheckpointUnpickler(pickle.Unpickler):
+    """Checkpoints written before the plain-data format pickled `__main__.Run`."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) == ("__main__", "Run"):
+            return Run
+        return super().find_class(module, name)
 
 
 def load_run(base: Path) -> Run:
@@ -170,7 +204,12 @@ def load_run(base: Path) -> Run:
         raise UserError(f"{path}: no checkpoint to resume from (start without --resume)")
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
+            state = _CheckpointUnpickler(f).load()
+        if isinstance(state, Run):
+            return state
+        if not (isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT):
+            raise ValueError(f"not a {CHECKPOINT_FORMAT!r} file")
+        return Run.from_state(state)
     except Exception as e:  # noqa: BLE001
         raise UserError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
 
@@ -224,6 +263,7 @@ def evaluate_candidates(comm, agent, env, run: Run, args, start: float) -> None:
 
 def master(comm, agent, env, args) -> int:
     base = log_base(args)
+    writable_folder(base.parent, "CMA-ES logs and the checkpoint")  # before any work
     num_params = param_count(args.mode)
     run = load_run(base) if args.resume else Run(args, num_params)
     if not hasattr(run, "recent_means"):  # a checkpoint from before --average-last
@@ -322,13 +362,18 @@ def main(argv: list[str] | None = None) -> int:
         if agent is not None:
             worker_loop(comm, agent, make_env(max_episode_steps=args.max_steps))
         return 0
+    interrupted = False
     try:
         failed = [e for e in errors if e is not None]
         if failed:
             raise failed[0]
         return master(comm, agent, make_env(max_episode_steps=args.max_steps), args)
+    except KeyboardInterrupt:
+        interrupted = True  # the workers may not answer now: run_main ends every rank
+        raise
     finally:
-        comm.bcast(("stop", None), root=0)  # every worker leaves its loop, whatever happened
+        if not interrupted:  # every worker leaves its loop, whatever else happened
+            comm.bcast(("stop", None), root=0)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 from conftest import ROOT, run_script, script_env
 
 from common import save_weights_json
+from train import load_run
 from vae.numpy_vae import VAE_SHAPES
 
 BASE = "carracing.cma.1.4"
@@ -131,12 +133,7 @@ def test_average_last_scores_the_averaged_mean_too(weights, tmp_path, uninterrup
     # generations 2 and 4 score the mean, then the average of the last 2 generations' means
     assert [(e[0], e[3:]) for e in log["log.json"]] == [
         (2, []), (2, ["average_of_last", 2]), (4, []), (4, ["average_of_last", 2])]
-    class Unpickler(pickle.Unpickler):  # the checkpoint was written by train.py as __main__
-        def find_class(self, module, name):
-            return super().find_class("train" if module == "__main__" else module, name)
-
-    with open(tmp_path / f"{BASE}.checkpoint.pkl", "rb") as f:
-        run = Unpickler(f).load()
+    run = load_run(tmp_path / BASE)  # written by train.py as the main program
     assert len(run.recent_means) == 2
     averaged = np.mean(run.recent_means, axis=0)
     assert np.allclose(log["log.json"][-1][2], averaged)
@@ -152,3 +149,62 @@ def test_max_sigma_caps_the_logged_step_size(weights, tmp_path, uninterrupted):
     assert max(row[6] for row in uninterrupted["hist.json"]) > 0.05
     run_script(*train_args(weights, tmp_path, 2, "--max-sigma", "0.05"))
     assert all(0 < row[6] <= 0.0505 for row in logs(tmp_path)["hist.json"])  # C stays near I
+
+
+def test_checkpoint_is_plain_data(weights, tmp_path):
+    """Lists, numbers and strings, and the ES's state as bytes: no class of train.py's,
+    so any program can read it, not only train.py run as the main program."""
+    run_script(*train_args(weights, tmp_path, 2))
+
+    class PlainOnly(pickle.Unpickler):
+        def find_class(self, module, name):
+            raise AssertionError(f"the checkpoint refers to {module}.{name}")
+
+    with open(tmp_path / f"{BASE}.checkpoint.pkl", "rb") as f:
+        state = PlainOnly(f).load()
+    assert state["gen"] == 2 and isinstance(state["es"], bytes)
+    assert state["hist"] == json.loads((tmp_path / f"{BASE}.hist.json").read_text())
+    assert load_run(tmp_path / BASE).es.current_param().tolist() == logs(tmp_path)["json"][0]
+
+
+def alive(pids):
+    """Those of `pids` still running (mpirun's proxy and ranks run in sessions of their own)."""
+    still = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                still.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return still
+
+
+def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uninterrupted):
+    seed = int(os.environ.get("KILL_SEED", "18"))
+    rng = np.random.default_rng(seed)
+    checkpoint = tmp_path / f"{BASE}.checkpoint.pkl"
+    mpirun_path = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    for attempt in range(4):
+        resume = ["--resume"] if checkpoint.exists() else []
+        cmd = [mpirun_path, "-np", "2", sys.executable, *train_args(weights, tmp_path, 3, *resume)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=script_env(), start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        delay = float(rng.uniform(0.5, 4.0))
+        print(f"KILL_SEED={seed} attempt {attempt}: Ctrl-C after {delay:.2f} s")
+        time.sleep(delay)
+        family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+        start = time.time()
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"Ctrl-C after {delay:.2f} s: still running 30 s later") from None
+        while alive(family) and time.time() - start < 10:
+            time.sleep(0.1)
+        assert not alive(family), f"a rank still runs {time.time() - start:.1f} s later"
+        assert "Traceback" not in err, err[-2000:]
+        if checkpoint.exists():
+            load_run(tmp_path / BASE)  # whole and readable
+    run_script(*train_args(weights, tmp_path, 3, *(["--resume"] if checkpoint.exists() else [])))
+    assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)

@@ -11,6 +11,21 @@ require_int() {
   fi
 }
 
+# require_writable_dir DIR WHAT: DIR is a folder (made if missing) where files can be
+# written; otherwise a one-line error naming it, and exit status 2, before any work starts.
+require_writable_dir() {
+  local dir=$1 what=$2 probe
+  if [[ -e $dir && ! -d $dir ]]; then
+    echo "$(basename "$0"): error: $dir: exists and is not a folder (expected a folder for $what)" >&2
+    exit 2
+  fi
+  if ! mkdir -p "$dir" 2>/dev/null || ! probe=$(mktemp -p "$dir" .write-check.XXXXXX 2>/dev/null); then
+    echo "$(basename "$0"): error: $dir/: cannot write there (expected a writable folder for $what)" >&2
+    exit 2
+  fi
+  rm -f "$probe"
+}
+
 # The project's Python (the venv's when there is one, unless PYTHON is set) and the
 # mpirun beside it (MPICH from the venv), else whatever is on PATH.
 if [[ -z "${PYTHON:-}" ]]; then

@@ -143,7 +143,7 @@ def progress(iterable=None, *, percent: float = 5.0, interval: float = 60.0, **k
 # ---------------------------------------------------------------- atomic writes
 
 
-def _atomic_write(path: str | os.PathLike, write: Callable[[object], None], mode: str) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[object], None], mode: str) -> None:
     """Write through `write(fileobj)` to a temporary file beside `path`, then rename it in."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +167,7 @@ def _umask() -> int:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    _atomic_write(path, lambda f: f.write(text), "w")
+    atomic_write(path, lambda f: f.write(text), "w")
 
 
 def atomic_write_json(path: str | os.PathLike, obj: object) -> None:
@@ -175,18 +175,18 @@ def atomic_write_json(path: str | os.PathLike, obj: object) -> None:
 
 
 def atomic_write_pickle(path: str | os.PathLike, obj: object) -> None:
-    _atomic_write(path, lambda f: pickle.dump(obj, f), "wb")
+    atomic_write(path, lambda f: pickle.dump(obj, f), "wb")
 
 
 def atomic_savez(path: str | os.PathLike, compress: bool = True, **arrays: np.ndarray) -> None:
     save = np.savez_compressed if compress else np.savez
-    _atomic_write(path, lambda f: save(f, **arrays), "wb")
+    atomic_write(path, lambda f: save(f, **arrays), "wb")
 
 
 def atomic_save_image(path: str | os.PathLike, image) -> None:
     """A PIL image, in the format its name's suffix says, written atomically."""
     suffix = Path(path).suffix.lstrip(".").upper()
-    _atomic_write(path, lambda f: image.save(f, format={"JPG": "JPEG"}.get(suffix, suffix)),
+    atomic_write(path, lambda f: image.save(f, format={"JPG": "JPEG"}.get(suffix, suffix)),
                   "wb")
 
 

@@ -15,7 +15,7 @@ source common.bash
 require_int SEED 0
 require_int WORKERS 1
 export PYTHON TF_CPP_MIN_LOG_LEVEL=2
-mkdir -p "$RUN"
+require_writable_dir "$RUN" "the run's files"
 start=$(date +%s)
 stage() { echo; echo "=== [$(($(date +%s) - start)) s] $*"; }
 

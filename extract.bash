@@ -21,18 +21,19 @@ require_int ROUNDS 1
 export CUDA_VISIBLE_DEVICES=-1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
+out=record
+args=("$@")
+for ((k = 0; k < ${#args[@]}; k++)); do
+  case "${args[k]}" in
+    --out) out=${args[k + 1]-} ;;
+    --out=*) out=${args[k]#--out=} ;;
+  esac
+done
+require_writable_dir "$out" "episode files"
+
 # The base seed is resolved once, before any worker starts, so all of them share it.
 seed_args=()
 if ! printf '%s\n' "$@" | grep -q -- '^--seed'; then
-  out=record
-  args=("$@")
-  for ((k = 0; k < ${#args[@]}; k++)); do
-    case "${args[k]}" in
-      --out) out=${args[k + 1]} ;;
-      --out=*) out=${args[k]#--out=} ;;
-    esac
-  done
-  mkdir -p "$out"
   seed=$("$PYTHON" -c 'import sys, pathlib, extract; print(extract.resolve_base_seed(pathlib.Path(sys.argv[1]), None))' "$out")
   seed_args=(--seed "$seed")
 fi

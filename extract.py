@@ -36,6 +36,7 @@ from common import (
     progress,
     run_main,
     under_mpi,
+    writable_folder,
 )
 from env import make_env, squash_action
 
@@ -136,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_with_preset(parser, "extract", argv)
 
     index, count = worker_slot(args.worker_index, args.num_workers)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = writable_folder(args.out, "episode files")
     base_seed = resolve_base_seed(out_dir, args.seed)
     seeds = episode_seeds(base_seed, count * args.trials)[index * args.trials:][: args.trials]
     if index == 0:

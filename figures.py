@@ -27,9 +27,11 @@ from common import (  # noqa: E402
     SEED,
     ArgumentParser,
     UserError,
+    atomic_save_image,
+    iter_episodes,
     list_episode_files,
-    load_episode,
     run_main,
+    writable_folder,
 )
 from rnn.numpy_rnn import NumpyRNN  # noqa: E402
 
@@ -60,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=SEED, default=0)
     args = parser.parse_args(argv)
 
-    episode = load_episode(list_episode_files(args.record)[0])
+    _, episode = next(iter_episodes(list_episode_files(args.record)), (None, None))
+    if episode is None:
+        raise UserError(f"{args.record}/: none of the episode files could be read "
+                        f"(warnings above)")
     for path in (args.vae, args.rnn):
         if not Path(path).is_file():
             raise UserError(f"{path}: file not found (expected weights; run gpu_jobs.bash)")
@@ -69,14 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     vae = ConvVAE()
     vae.load_json(args.vae)
     rnn = NumpyRNN.from_json(args.rnn)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(args.out, "the figures")
 
     obs, actions = episode["obs"], episode["action"]
     picks = np.linspace(0, len(obs) - 1, args.frames).round().astype(int)
     mu, _ = vae.encode(obs[picks].astype(np.float32) / 255.0)
     recon = to_uint8(vae.decode(mu))
-    grid([obs[picks], recon]).save(out / "vae_reconstruction.png")
+    atomic_save_image(out / "vae_reconstruction.png", grid([obs[picks], recon]))
 
     rng = np.random.default_rng(args.seed)
     z, _ = vae.encode(obs[:1].astype(np.float32) / 255.0)
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         state = rnn.step(z, actions[t][None], state)
         z = rnn.sample_z(state[0], args.tau, rng)
     frames = to_uint8(vae.decode(np.concatenate(dream)))
-    grid([frames]).save(out / "rnn_dream.png")
+    atomic_save_image(out / "rnn_dream.png", grid([frames]))
     print(f"figures: wrote {out / 'vae_reconstruction.png'} and {out / 'rnn_dream.png'}")
     return 0
 

@@ -30,6 +30,7 @@ from common import (
     read_json,
     run_main,
     under_mpi,
+    writable_file,
 )
 from env import make_env, squash_action
 from rnn.numpy_rnn import NumpyRNN
@@ -94,6 +95,10 @@ def load_controller_params(path: str | os.PathLike, mode: str = "zh") -> np.ndar
     if params is None or params.ndim != 1:
         raise UserError(f"{path}: expected a controller file, a JSON list whose first item "
                         f"is the list of parameters")
+    if not np.all(np.isfinite(params)):
+        bad = int(np.sum(~np.isfinite(params)))
+        raise UserError(f"{path}: {bad} of the {len(params)} parameters are NaN or infinite "
+                        f"(expected a controller's finite parameters)")
     if len(params) != param_count(mode):
         hint = [m for m in MODES if param_count(m) == len(params)]
         raise UserError(f"{path}: {len(params)} parameters, expected {param_count(mode)} for "
@@ -258,7 +263,7 @@ def cmd_record(agent: Agent, args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in VIDEO_WRITERS:
         raise UserError(f"{out}: expected a video name ending in .gif or .mp4")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    writable_file(out, "the video")
     tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
     video = VIDEO_WRITERS[out.suffix.lower()](tmp, VIDEO_FPS / args.every)
     env = make_env(render_mode="rgb_array", max_episode_steps=args.max_steps)

@@ -26,7 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from common import ArgumentParser, UserError, read_json, run_main
+from common import (
+    ArgumentParser,
+    UserError,
+    atomic_write,
+    read_json,
+    run_main,
+    writable_file,
+)
 
 SOLVED = 900.0
 
@@ -170,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", default=None,
                         help="comma-separated names of the runs, with --against")
     args = parser.parse_args(argv)
-    out = Path(args.out or f"{args.log_base}.png")
+    out = writable_file(args.out or f"{args.log_base}.png", "the plot")
     if args.against:
         bases = [args.log_base, *args.against]
         labels = args.labels.split(",") if args.labels else [Path(b).name for b in bases]
@@ -179,10 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         fig = plot_steps(bases, labels, args.title)
     else:
         fig = plot(args.log_base, args.title)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, out)
+    atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=100), "wb")
     print(f"plot_training_progress: wrote {out}")
     return 0
 

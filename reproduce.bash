@@ -10,7 +10,9 @@
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
 # wall-clock is appended to $RUN/stage_times.tsv (one line per stage per invocation,
-# an interrupted stage included, so the sum over lines is the recipe's total).
+# so the sum over lines is the recipe's total): an interrupted stage is marked so, and
+# a stage killed outright (SIGKILL, a crash, a reboot) is written when the script next
+# starts, marked "(killed)", with its time up to the last file it wrote.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,15 +30,25 @@ if [[ -n "$GENERATIONS" ]]; then
   generations=(--generations "$GENERATIONS")
 fi
 export PYTHON TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
-mkdir -p "$RUN"
+require_writable_dir "$RUN" "the run's files"
 TIMES=$RUN/stage_times.tsv
+OPEN=$RUN/.stage_open  # "name<TAB>start": the stage running now, for a kill to leave behind
 [[ -f "$TIMES" ]] || printf 'stage\tseconds\tfinished\n' >"$TIMES"
+if [[ -f "$OPEN" ]]; then  # the last invocation was killed in that stage: its time, at least
+  IFS=$'\t' read -r killed since <"$OPEN"
+  last=$(find "$RUN" -newer "$OPEN" -printf '%T@\n' | sort -n | tail -n 1)
+  last=${last%.*}
+  printf '%s (killed)\t%d\t%s\n' "$killed" "$((${last:-$since} > since ? ${last:-$since} - since : 0))" \
+    "$(date -u -d "@${last:-$since}" +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
+  rm -f "$OPEN"
+fi
 start=$(date +%s)
 stage_start=$start
 stage_name=""
 close_stage() {  # append the running stage's wall-clock (also when interrupted)
   [[ -n "$stage_name" ]] && printf '%s\t%d\t%s\n' "$stage_name$1" \
     "$(($(date +%s) - stage_start))" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
+  [[ -n "$stage_name" ]] && rm -f "$OPEN"
   stage_name=""
 }
 trap 'close_stage " (interrupted)"' EXIT
@@ -45,6 +57,7 @@ stage() {  # close the previous stage's timing, open the next one
   close_stage ""
   stage_name=$1
   stage_start=$(date +%s)
+  printf '%s\t%d\n' "$stage_name" "$stage_start" >"$OPEN"
   echo
   echo "=== [$((stage_start - start)) s] $1: $2"
 }
@@ -83,7 +96,7 @@ stage plot_and_video "progress plot and a video of the best controller"
 close_stage ""
 echo
 echo "=== done in $(($(date +%s) - start)) s this time; wall-clock of every stage, all runs:"
-awk -F'\t' 'NR > 1 { sub(/ \(interrupted\)$/, "", $1); t[$1] += $2; all += $2
+awk -F'\t' 'NR > 1 { sub(/ \((interrupted|killed)\)$/, "", $1); t[$1] += $2; all += $2
              if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
      END { for (i = 1; i <= n; i++) printf "  %-15s %7.1f min\n", order[i], t[order[i]] / 60
            printf "  %-15s %7.1f min\n", "total", all / 60 }' "$TIMES"

@@ -31,6 +31,8 @@ from common import (  # noqa: E402
     parse_with_preset,
     progress,
     run_main,
+    writable_file,
+    writable_folder,
 )
 from series import load_series  # noqa: E402
 
@@ -103,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_with_preset(parser, "rnn_train", argv)
 
     files = series_files(args.series)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(args.out, "M's weights, checkpoint and logs")
+    writable_file(args.initial_z, "initial_z.json")
     # TensorFlow only now that the settings and the data are known to be good
     tf = import_tensorflow()
     import keras

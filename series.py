@@ -29,9 +29,11 @@ from common import (  # noqa: E402
     parse_with_preset,
     progress,
     run_main,
+    writable_folder,
 )
 
 SERIES_KEYS = ("mu", "logvar", "action")
+Z_SIZE = 32
 
 
 def load_series(path: Path) -> dict[str, np.ndarray]:
@@ -41,9 +43,11 @@ def load_series(path: Path) -> dict[str, np.ndarray]:
             series = {k: data[k] for k in SERIES_KEYS}
     except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way
         raise ValueError(f"{path}: not a series file with mu, logvar, action ({e})") from None
-    n = len(series["mu"])
-    if n == 0 or series["logvar"].shape != series["mu"].shape or len(series["action"]) != n:
-        raise ValueError(f"{path}: series arrays of different lengths or empty")
+    mu, logvar, action = (series[k] for k in SERIES_KEYS)
+    n = len(mu)
+    if n == 0 or mu.shape != (n, Z_SIZE) or logvar.shape != mu.shape or action.shape != (n, 3):
+        raise ValueError(f"{path}: mu {list(mu.shape)}, logvar {list(logvar.shape)}, action "
+                         f"{list(action.shape)}; expected [T,{Z_SIZE}], [T,{Z_SIZE}], [T,3]")
     return series
 
 
@@ -58,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     files = list_episode_files(args.data)
     if not Path(args.vae).is_file():
         raise UserError(f"{args.vae}: file not found (expected V's weights, vae.json)")
-    out = Path(args.out)
+    out = writable_folder(args.out, "series files")
     # Series made with other weights of V are stale: encode everything again.
     vae_hash = hashlib.sha1(Path(args.vae).read_bytes()).hexdigest()
     stamp = out / "vae_sha1.txt"
@@ -76,12 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     model, encoded = None, 0
     for path, episode in progress(iter_episodes(todo), total=len(todo), desc="series",
                                   unit="ep"):
-        if encoded == 0:  # TensorFlow, the folder and its stamp only once there is work
+        if encoded == 0:  # TensorFlow and the stamp only once there is work
             from vae.vae import ConvVAE
 
             model = ConvVAE()
             model.load_json(args.vae)
-            out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(stamp, vae_hash + "\n")
         encoded += 1
         mus, logvars = [], []

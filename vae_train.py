@@ -33,6 +33,7 @@ from common import (  # noqa: E402
     parse_with_preset,
     progress,
     run_main,
+    writable_folder,
 )
 
 
@@ -106,12 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=SEED, default=0)
     args = parse_with_preset(parser, "vae_train", argv)
 
-    out = Path(args.out)
     files, frames = count_frames(list_episode_files(args.data)[: args.max_files])
     steps_per_epoch = frames // args.batch_size
     if steps_per_epoch == 0:
         raise UserError(f"{args.data}/: {frames} good frames, fewer than one batch "
                         f"of {args.batch_size}")
+    out = writable_folder(args.out, "V's weights, checkpoint and logs")
     total_steps = steps_per_epoch * args.epochs
 
     # TensorFlow only now that the settings and the data are known to be good
@@ -125,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     model = ConvVAE(kl_tolerance=args.kl_tolerance, seed=args.seed)
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
-    out.mkdir(parents=True, exist_ok=True)
     saved = load_checkpoint(ckpt_path, model, optimizer) or {"step": 0}
     step = saved["step"]
     if step >= total_steps:

@@ -2,6 +2,7 @@
 (`prog: error: ...`), exits with status 2 and writes nothing."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED, script_env
+from conftest import ROOT, SHARED, run_script, script_env
 
 RNN = str(SHARED / "reference/original/rnn.json")
 
@@ -32,7 +33,34 @@ def data(weights, tmp_path_factory):
     (d / "c.json").write_text(json.dumps([[0.0] * 867]))
     (d / "hist").mkdir()
     (d / "hist/r.hist.json").write_text("[]")
+    (d / "good").mkdir()
+    (d / "good/r.hist.json").write_text(json.dumps([[g, g, 5.0, 1.0, 9.0, 2.0, 0.1, 50, 60]
+                                                    for g in (1, 2)]))
+    (d / "nan.json").write_text("[[NaN" + ", 0.0" * 866 + "], 0]")
+    (d / "inf.json").write_text("[[Infinity" + ", 0.0" * 866 + "]]")
+    (d / "badseries").mkdir()
+    np.savez(d / "badseries/1.npz", mu=np.zeros((50, 16), np.float16),
+             logvar=np.zeros((50, 16), np.float16), action=np.zeros((50, 3), np.float16))
+    (d / "trunc").mkdir()
+    whole = (d / "rec/1.npz").read_bytes()
+    (d / "trunc/1.npz").write_bytes(whole[:len(whole) // 2])
     return {"dir": d, "vae": str(weights["vae"])}
+
+
+@pytest.fixture(scope="module")
+def read_only(tmp_path_factory):
+    """A folder nothing can be written in, even by root (immutable), with a file in it."""
+    ro = tmp_path_factory.mktemp("read_only")
+    (ro / "kept.txt").write_text("kept\n")
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(ro)], check=True)
+    else:
+        ro.chmod(0o555)
+    yield ro
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(ro)], check=True)
+    else:
+        ro.chmod(0o755)
 
 
 # (script and arguments, environment); in the arguments {d} is the inputs' folder,
@@ -107,6 +135,18 @@ CASES = [
     ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --out {out}/a.avi", {}),
     ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --every 0 --out {out}/a.gif",
      {}),
+    # non-finite controllers
+    ("model.py norender {d}/nan.json --vae {vae} --rnn " + RNN + " --trials 1", {}),
+    ("model.py norender {d}/inf.json --vae {vae} --rnn " + RNN + " --trials 1", {}),
+    ("model.py record {d}/nan.json --vae {vae} --rnn " + RNN + " --out {out}/a.gif", {}),
+    # series of the wrong shape, truncated episodes for the figures
+    ("rnn_train.py --series {d}/badseries --out {out} --initial-z {out}/z.json", {}),
+    ("figures.py --record {d}/trunc --vae {vae} --rnn " + RNN + " --out {out}", {}),
+    # --out naming a file, or a folder that cannot exist
+    ("extract.py --out {d}/c.json", {}),
+    ("extract.bash --out {d}/c.json", {}),
+    ("series.py --data {d}/rec --vae {vae} --out {d}/c.json", {}),
+    ("extract.py --out /proc/nonexistent/rec", {}),
     # plots and pictures
     ("plot_training_progress.py {d}/missing --out {out}/p.png", {}),
     ("plot_training_progress.py {d}/hist/r --out {out}/p.png", {}),
@@ -123,28 +163,46 @@ CASES = [
 ]
 
 
+# outputs in a folder nothing can be written in ({ro}): refused before any work
+READ_ONLY_CASES = [
+    ("extract.py --trials 1 --out {ro}", {}),
+    ("extract.bash --trials 1 --out {ro}/rec", {"WORKERS": "1"}),
+    ("vae_train.py --data {d}/rec --out {ro} --batch-size 32", {}),
+    ("series.py --data {d}/rec --vae {vae} --out {ro}", {}),
+    ("rnn_train.py --series {d}/series --out {ro} --initial-z {out}/z.json --seq-len 20", {}),
+    ("rnn_train.py --series {d}/series --out {out} --initial-z {ro}/z.json --seq-len 20", {}),
+    ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --max-steps 5 --out {ro}/a.gif",
+     {}),
+    ("plot_training_progress.py {d}/good/r --out {ro}/p.png", {}),
+    ("figures.py --record {d}/rec --vae {vae} --rnn " + RNN + " --out {ro}", {}),
+    ("train.py -n 2 -e 1 --max-steps 5 --log-dir {ro} --vae {vae} --rnn " + RNN, {}),
+    ("reproduce.bash", {"RUN": "{ro}/run", "PRESET": "tiny"}),
+    ("demo.bash", {"RUN": "{ro}"}),
+]
+
+
 def tree(folder):
     return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in folder.rglob("*"))
 
 
-def run_case(case, data, out):
+def run_case(case, data, out, ro=None):
     command, env = case
-    fill = {"d": data["dir"], "out": out, "vae": data["vae"]}
+    fill = {"d": data["dir"], "out": out, "vae": data["vae"], "ro": ro}
     args = command.format(**fill).split()
     cmd = ["bash" if args[0].endswith(".bash") else sys.executable, *args]
     env = script_env(**{k: v.format(**fill) for k, v in env.items()})
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
 
 
-def test_bad_invocations_fail_in_one_line_and_write_nothing(data, tmp_path):
-    outs = [tmp_path / f"out{i}" for i in range(len(CASES))]
+def failures_of(cases, data, tmp_path, ro=None):
+    """Run every case into a fresh output folder; what each did wrong, if anything."""
+    outs = [tmp_path / f"out{i}" for i in range(len(cases))]
     for out in outs:
         out.mkdir()
-    before = tree(data["dir"])
     with ThreadPoolExecutor(2) as pool:
-        procs = list(pool.map(lambda i: run_case(CASES[i], data, outs[i]), range(len(CASES))))
+        procs = list(pool.map(lambda i: run_case(cases[i], data, outs[i], ro), range(len(cases))))
     failures = []
-    for (command, env), proc, out in zip(CASES, procs, outs, strict=True):
+    for (command, env), proc, out in zip(cases, procs, outs, strict=True):
         lines = proc.stderr.strip().splitlines()
         errors = [line for line in lines if not line.startswith("warning: ")]
         problems = []
@@ -159,8 +217,28 @@ def test_bad_invocations_fail_in_one_line_and_write_nothing(data, tmp_path):
             problems.append(f"wrote {[p.name for p in out.iterdir()]}")
         if problems:
             failures.append(f"{env or ''} {command}: {'; '.join(problems)}")
+    return failures
+
+
+def test_bad_invocations_fail_in_one_line_and_write_nothing(data, tmp_path):
+    before = tree(data["dir"])
+    failures = failures_of(CASES, data, tmp_path)
     assert tree(data["dir"]) == before
     assert not failures, "\n".join(failures)
+
+
+def test_unwritable_outputs_fail_in_one_line_before_any_work(data, read_only, tmp_path):
+    before = tree(data["dir"]), tree(read_only)
+    failures = failures_of(READ_ONLY_CASES, data, tmp_path, read_only)
+    assert (tree(data["dir"]), tree(read_only)) == before
+    assert not failures, "\n".join(failures)
+
+
+def test_non_finite_controller_under_mpirun(data, tmp_path):
+    command = f"model.py norender {data['dir']}/nan.json --vae {data['vae']} --rnn {RNN}"
+    proc = run_script(*command.split(), "--trials", "2", mpirun=2, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "nan.json: 1 of the 867 parameters are NaN or infinite" in proc.stderr
 
 
 def test_error_names_the_flag_and_the_range(data, tmp_path):

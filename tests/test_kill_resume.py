@@ -1,0 +1,121 @@
+"""Kills leave nothing broken: the whole recipe (reproduce.bash, tiny preset) is killed with
+SIGKILL at a random moment of each long stage (extraction, V, series, M, CMA-ES over MPI,
+the evaluation under mpirun), started again each time, and must end with the same files
+as an uninterrupted run, timing fields aside, and no unreadable file.
+
+The moments are drawn from KILL_SEED (printed); set it to replay a failure.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+import psutil
+import pytest
+from conftest import ROOT, run_script, script_env
+
+from common import load_episode
+from series import load_series
+
+# (stage, the path that shows it has started, the longest random wait after that, s)
+TARGETS = [("extract", "record", 2.0), ("V", "tf_vae", 5.0), ("series", "series", 3.0),
+           ("M", "tf_rnn", 5.0), ("CMA-ES", "log", 6.0), ("evaluate", ".score.txt.tmp", 2.0)]
+
+
+def recipe(run):
+    return ["bash", "reproduce.bash"], script_env(RUN=str(run), PRESET="tiny")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    run = tmp_path_factory.mktemp("uninterrupted") / "run"
+    cmd, env = recipe(run)
+    run_script(*cmd[1:], env=env, timeout=900)
+    return run
+
+
+def kill_everything(proc):
+    """SIGKILL the recipe and every process under it (mpirun's ranks have sessions of
+    their own, so a process group is not enough)."""
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    for p in [psutil.Process(proc.pid), *family] if proc.poll() is None else family:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    proc.wait()
+    psutil.wait_procs(family, timeout=10)
+
+
+def files(run):
+    return sorted(p.relative_to(run) for p in run.rglob("*")
+                  if p.is_file() and not p.name.startswith(".") and "tb" not in p.parts)
+
+
+def without_seconds(path):
+    rows = json.loads(path.read_text())
+    if path.name.endswith(("hist.json", "hist_best.json")):
+        return [row[:1] + row[2:] for row in rows]  # column 1: seconds since the start
+    return rows
+
+
+def same(a, b, rel):
+    """Whether file `rel` holds the same results in runs a and b."""
+    name = str(rel)
+    if name.endswith(".npz") and rel.parts[0] == "record":
+        x, y = load_episode(a / rel), load_episode(b / rel)
+        return all(np.array_equal(x[k], y[k]) for k in x)
+    if name.endswith(".npz") and rel.parts[0] == "series":
+        x, y = load_series(a / rel), load_series(b / rel)
+        return all(np.array_equal(x[k], y[k]) for k in x)
+    if rel.parts[0] == "log" and name.endswith(".json"):
+        return without_seconds(a / rel) == without_seconds(b / rel)
+    if name.endswith((".csv", ".tsv", ".png", "checkpoint.npz", ".pkl")):
+        return True  # timing columns, or pictures and state already checked through results
+    return (a / rel).read_bytes() == (b / rel).read_bytes()
+
+
+def readable(path):
+    if path.suffix == ".npz":
+        with np.load(path) as data:
+            return all(data[k] is not None for k in data.files)
+    if path.suffix == ".json":
+        json.loads(path.read_text())
+    return True
+
+
+def test_kills_at_random_moments_resume_to_the_same_result(reference, tmp_path):
+    seed = int(os.environ.get("KILL_SEED", str(time.time_ns() % 10**6)))
+    print(f"KILL_SEED={seed}")
+    rng = np.random.default_rng(seed)
+    run = tmp_path / "run"
+    cmd, env = recipe(run)
+    for stage, marker, longest in TARGETS:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while not (run / marker).exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        delay = float(rng.uniform(0.0, longest))
+        time.sleep(delay)
+        finished = proc.poll() is not None
+        kill_everything(proc)
+        line = f"{stage}: killed {delay:.2f} s after {marker} appeared"
+        print(line if not finished else f"{stage}: the recipe had ended before the kill")
+        # every file a person or the next stage would read is whole
+        for path in run.rglob("*"):
+            if path.is_file() and not path.name.startswith("."):
+                assert readable(path), f"{line}: {path} unreadable"
+    cmd, env = recipe(run)
+    proc = run_script(*cmd[1:], env=env, timeout=900)
+    assert "Best controller on the test tracks: average_reward" in proc.stdout
+    assert files(run) == files(reference)
+    different = [str(rel) for rel in files(run) if not same(run, reference, rel)]
+    assert not different, f"KILL_SEED={seed}: differ from the uninterrupted run: {different}"
+    times = (run / "stage_times.tsv").read_text()
+    assert "(killed)" in times, times

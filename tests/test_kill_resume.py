@@ -116,6 +116,7 @@ def test_kills_at_random_moments_resume_to_the_same_result(reference, tmp_path):
     assert "Best controller on the test tracks: average_reward" in proc.stdout
     assert files(run) == files(reference)
     different = [str(rel) for rel in files(run) if not same(run, reference, rel)]
+    print(f"{len(files(run))} files compared with the uninterrupted run, {len(different)} differ")
     assert not different, f"KILL_SEED={seed}: differ from the uninterrupted run: {different}"
     times = (run / "stage_times.tsv").read_text()
     assert "(killed)" in times, times

@@ -37,10 +37,12 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 # shellcheck disable=SC2086
 "$PYTHON" rnn_train.py --preset "$PRESET" --series "$SERIES" --out "$RNN_DIR" --initial-z "$INITIAL_Z" ${RNN_ARGS:-}
 
-install_weights() {  # copy to a temporary name, then rename: never half a file
+install_weights() {  # copy to a hidden temporary name, then rename: never half a file
+  local tmp
+  tmp="$(dirname "$2")/.$(basename "$2").tmp.$$"
   mkdir -p "$(dirname "$2")"
-  cp "$1" "$2.tmp.$$"
-  mv -f "$2.tmp.$$" "$2"
+  cp "$1" "$tmp"
+  mv -f "$tmp" "$2"
   echo "gpu_jobs.bash: installed $1 -> $2" >&2
 }
 install_weights "$VAE_DIR/vae.json" "$INSTALL/vae/vae.json"

@@ -3,6 +3,8 @@
     python model.py render   log/carracing.cma.16.64.best.json   # one episode in a window
     python model.py norender log/carracing.cma.16.64.best.json   # score 100 episodes
     python model.py record   log/carracing.cma.16.64.best.json --out agent.gif
+    python model.py norender log/carracing.cma.16.64.best.json --details tracks.csv
+    python model.py map      log/carracing.cma.16.64.best.json --seed 20 --out track20.png
 
 C acts on [z_t, h_t]: z is sampled from V's posterior (not the mean), h is M's LSTM
 state after (z_{t-1}, a_{t-1}); after acting, M is advanced with (z_t, a_t).
@@ -20,12 +22,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from gymnasium.envs.box2d.car_racing import PLAYFIELD  # the game-over boundary
 
 from common import (
     COUNT,
     SEED,
     ArgumentParser,
     UserError,
+    atomic_write,
+    atomic_write_text,
     parse_with_preset,
     read_json,
     run_main,
@@ -162,21 +167,92 @@ class Agent:
 # ------------------------------------------------------------------ command line
 
 
+class TrackDetails:
+    """Why an episode scored what it did, read from the environment after every step: an
+    `on_step` callback for Agent.rollout."""
+
+    FIELDS = ("track", "reward", "lap_finished", "steps", "tiles_visited", "tiles_total",
+              "furthest_tile", "tiles_other_way", "steps_off_road", "mean_speed", "top_speed",
+              "left_playfield")
+    FORWARD = 20  # a tile at most this far ahead of the furthest one extends the progress
+
+    def __init__(self, env):
+        self.car_racing = env.unwrapped
+        self.speed_sum, self.top_speed, self.off_road = 0.0, 0.0, 0
+        self.furthest = 0  # the furthest tile reached driving forward from the start
+
+    def __call__(self, t: int, total: float) -> None:
+        car = self.car_racing.car
+        speed = float(np.hypot(*car.hull.linearVelocity))  # what the speed bar shows
+        self.speed_sum += speed
+        self.top_speed = max(self.top_speed, speed)
+        touched = [tile.idx for wheel in car.wheels for tile in wheel.tiles]
+        self.off_road += not touched
+        ahead = [i for i in touched if 0 < i - self.furthest <= self.FORWARD]
+        if ahead:  # a car that turns round and crosses the start backwards makes no progress
+            self.furthest = max(ahead)
+
+    def row(self, track: int, reward: float, steps: int) -> dict:
+        env = self.car_racing
+        x, y = env.car.hull.position
+        lap = bool(env.new_lap or env.tile_visited_count == len(env.track))
+        furthest = len(env.track) if lap else self.furthest + 1  # tiles 0..furthest
+        beyond = sum(tile.road_visited for tile in env.road if tile.idx >= furthest)
+        return {"track": track, "reward": reward, "lap_finished": int(lap),
+                "steps": steps, "tiles_visited": env.tile_visited_count,
+                "tiles_total": len(env.track), "furthest_tile": furthest,
+                "tiles_other_way": beyond, "steps_off_road": self.off_road,
+                "mean_speed": round(self.speed_sum / max(steps, 1), 2),
+                "top_speed": round(self.top_speed, 2),
+                "left_playfield": int(max(abs(x), abs(y)) > PLAYFIELD)}
+
+
+def where_points_go(rows: list[dict]) -> list[str]:
+    """The points below 1000 per track, averaged over the tracks, by outcome: each
+    episode earns 1000 spread over the tiles, minus 0.1 per step (SPEC "Environment")."""
+    n = len(rows)
+    groups = {"lap finished": [r for r in rows if r["lap_finished"]],
+              "out of time (lap unfinished at the step limit)":
+                  [r for r in rows if not r["lap_finished"] and not r["left_playfield"]],
+              "left the playfield": [r for r in rows if r["left_playfield"]]}
+    lines = [f"points lost per track (1000 - reward), averaged over {n} tracks: "
+             f"{sum(1000 - r['reward'] for r in rows) / n:.1f}"]
+    for name, group in groups.items():
+        # tiles never reached driving forward (some reached the other way round), and
+        # tiles skipped on the way to the furthest one
+        skipped = sum(1000 * (r["furthest_tile"] - r["tiles_visited"] + r["tiles_other_way"])
+                      / r["tiles_total"] for r in group) / n
+        ahead = sum(1000 * (r["tiles_total"] - r["furthest_tile"] - r["tiles_other_way"])
+                    / r["tiles_total"] for r in group) / n
+        lost = sum(1000 - r["reward"] for r in group) / n
+        lines.append(f"  {name}: {len(group)} tracks, {lost:.1f} points: {ahead:.1f} for tiles "
+                     f"never reached, {skipped:.1f} for tiles skipped, "
+                     f"{lost - ahead - skipped:.1f} for time (0.1 a step) and penalties")
+    low = [r for r in rows if r["reward"] < 500]
+    lines.append(f"  tracks under 500: {len(low)}, {sum(1000 - r['reward'] for r in low) / n:.1f}"
+                 f" points")
+    return lines
+
+
 def cmd_norender(agent: Agent, args) -> int:
-    """Score --trials episodes, episode i on seed (--seed + i); in parallel under mpirun."""
+    """Score --trials episodes, episode i on seed (--seed + i); in parallel under mpirun.
+    With --details, a CSV row per track says why it scored what it did."""
     rank, size, comm = 0, 1, None
     if under_mpi():
         from mpi4py import MPI
 
         comm = MPI.COMM_WORLD
         rank, size = comm.Get_rank(), comm.Get_size()
+    if args.details and rank == 0:
+        writable_file(args.details, "the per-track details (CSV)")
     env = make_env(max_episode_steps=args.max_steps)
     mine = {}
     for i in range(rank, args.trials, size):
         seed = args.seed + i
-        reward, _ = agent.rollout(env, np.random.default_rng(seed), seed=seed,
-                                  max_steps=args.max_steps)
-        mine[i] = reward
+        details = TrackDetails(env) if args.details else None
+        reward, steps = agent.rollout(env, np.random.default_rng(seed), seed=seed,
+                                      max_steps=args.max_steps, on_step=details)
+        mine[i] = (reward, details.row(seed, reward, steps) if details else None)
         if comm is None:
             print(i, reward, flush=True)
     env.close()
@@ -186,9 +262,16 @@ def cmd_norender(agent: Agent, args) -> int:
             return 0
         mine = {k: v for part in parts for k, v in part.items()}
         for i in sorted(mine):
-            print(i, mine[i])
-    scores = np.array([mine[i] for i in sorted(mine)])
+            print(i, mine[i][0])
+    scores = np.array([mine[i][0] for i in sorted(mine)])
     print("average_reward", np.mean(scores), "stdev", np.std(scores))
+    if args.details:
+        rows = [mine[i][1] for i in sorted(mine)]
+        lines = [",".join(TrackDetails.FIELDS)]
+        lines += [",".join(str(r[k]) for k in TrackDetails.FIELDS) for r in rows]
+        atomic_write_text(args.details, "\n".join(lines) + "\n")
+        print(f"model.py: wrote {args.details}", *where_points_go(rows), sep="\n",
+              file=sys.stderr)
     return 0
 
 
@@ -260,7 +343,7 @@ VIDEO_WRITERS = {".gif": GifWriter, ".mp4": Mp4Writer}
 def cmd_record(agent: Agent, args) -> int:
     from PIL import Image, ImageDraw
 
-    out = Path(args.out)
+    out = Path(args.out or "agent.gif")
     if out.suffix.lower() not in VIDEO_WRITERS:
         raise UserError(f"{out}: expected a video name ending in .gif or .mp4")
     writable_file(out, "the video")
@@ -291,9 +374,59 @@ def cmd_record(agent: Agent, args) -> int:
     return 0
 
 
+def cmd_map(agent: Agent, args) -> int:
+    """One episode seen from above: the tiles it visited and missed, and the car's path
+    coloured by speed."""
+    out = Path(args.out or "track.png")
+    if out.suffix.lower() != ".png":
+        raise UserError(f"{out}: expected a picture name ending in .png")
+    writable_file(out, "the track map")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Polygon
+
+    env = make_env(max_episode_steps=args.max_steps)
+    details, path = TrackDetails(env), []
+
+    def on_step(t: int, total: float) -> None:
+        details(t, total)
+        x, y = env.unwrapped.car.hull.position
+        path.append((x, y, np.hypot(*env.unwrapped.car.hull.linearVelocity)))
+
+    reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
+                                  max_steps=args.max_steps, on_step=on_step)
+    row = details.row(args.seed, reward, steps)
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    for tile in env.unwrapped.road:
+        ax.add_patch(Polygon(tile.fixtures[0].shape.vertices, closed=True, lw=0,
+                             color="0.75" if tile.road_visited else "tab:red"))
+    path = np.array(path)
+    segments = np.stack([path[:-1, :2], path[1:, :2]], axis=1)
+    line = LineCollection(segments, cmap="viridis", lw=1.5)
+    line.set_array(path[1:, 2])
+    ax.add_collection(line)
+    fig.colorbar(line, ax=ax, shrink=0.6, label="speed")
+    start = env.unwrapped.road[0].fixtures[0].shape.vertices
+    ax.plot(*np.mean(start, axis=0), "k^", ms=9, label="start (tile 0)")
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"track {args.seed}: reward {reward:.1f} in {steps} steps; tiles visited "
+                 f"{row['tiles_visited']} of {row['tiles_total']} (red: missed); lap "
+                 f"{'finished' if row['lap_finished'] else 'unfinished'}", fontsize=9)
+    env.close()
+    fig.tight_layout()
+    atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=90), "wb")
+    print(f"map: {out}: reward {reward:.2f} in {steps} steps")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description="Render, score or record a controller.")
-    parser.add_argument("command", choices=["render", "norender", "record"])
+    parser.add_argument("command", choices=["render", "norender", "record", "map"])
     parser.add_argument("file", help="controller file, e.g. log/carracing.cma.16.64.best.json")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
@@ -302,15 +435,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=COUNT, default=100, help="episodes for norender")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--max-steps", type=COUNT, default=1000)
-    parser.add_argument("--out", default="agent.gif",
-                        help="video for record: .gif, or .mp4 (H.264)")
+    parser.add_argument("--out", default=None,
+                        help="record: the video, .gif or .mp4 (H.264; default agent.gif); "
+                             "map: the picture, .png (default track.png)")
     parser.add_argument("--every", type=COUNT, default=2, help="record every N-th frame")
+    parser.add_argument("--details", default=None, metavar="CSV",
+                        help="norender: also write a row per track (lap finished, steps, tiles "
+                             "visited, steps off the road, speeds) and say where points go")
     args = parse_with_preset(parser, "model", argv)
 
     params = load_controller_params(args.file, args.mode)
     agent = Agent.from_files(args.vae, args.rnn, args.mode)
     agent.controller.set_params(params)
-    return {"render": cmd_render, "norender": cmd_norender, "record": cmd_record}[
+    return {"render": cmd_render, "norender": cmd_norender, "record": cmd_record,
+            "map": cmd_map}[
         args.command](agent, args)
 
 

@@ -139,6 +139,7 @@ CASES = [
     ("model.py norender {d}/nan.json --vae {vae} --rnn " + RNN + " --trials 1", {}),
     ("model.py norender {d}/inf.json --vae {vae} --rnn " + RNN + " --trials 1", {}),
     ("model.py record {d}/nan.json --vae {vae} --rnn " + RNN + " --out {out}/a.gif", {}),
+    ("model.py map {d}/c.json --vae {vae} --rnn " + RNN + " --out {out}/m.gif", {}),
     # series of the wrong shape, truncated episodes for the figures
     ("rnn_train.py --series {d}/badseries --out {out} --initial-z {out}/z.json", {}),
     ("figures.py --record {d}/trunc --vae {vae} --rnn " + RNN + " --out {out}", {}),
@@ -173,6 +174,8 @@ READ_ONLY_CASES = [
     ("rnn_train.py --series {d}/series --out {out} --initial-z {ro}/z.json --seq-len 20", {}),
     ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --max-steps 5 --out {ro}/a.gif",
      {}),
+    ("model.py norender {d}/c.json --vae {vae} --rnn " + RNN + " --trials 1 --max-steps 5 "
+     "--details {ro}/tracks.csv", {}),
     ("plot_training_progress.py {d}/good/r --out {ro}/p.png", {}),
     ("figures.py --record {d}/rec --vae {vae} --rnn " + RNN + " --out {ro}", {}),
     ("train.py -n 2 -e 1 --max-steps 5 --log-dir {ro} --vae {vae} --rnn " + RNN, {}),

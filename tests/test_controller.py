@@ -1,3 +1,4 @@
+import csv
 import json
 import os
 import subprocess
@@ -190,3 +191,43 @@ def test_cmaes_max_sigma_stops_the_step_size_growing():
     assert free[-1] > 0.2  # without the cap it grows
     assert np.all(capped <= 0.1) and capped[-1] == 0.1
     assert CMAES.from_state(es.state()).max_sigma == 0.1  # the cap travels with the state
+
+
+def test_norender_details_explain_each_track(tmp_path):
+    """--details on the shipped agent: a row per track whose tiles and steps add up to its
+    reward (1000 over the tiles, minus 0.1 a step), the same in one process and under mpirun."""
+    shipped = sorted((ROOT / "log").glob("carracing.cma.*.best.json"))[0]
+    args = ["model.py", "norender", str(shipped), "--trials", "2", "--max-steps", "300"]
+    tables = []
+    for np_ in (0, 2):
+        out = tmp_path / f"tracks{np_}.csv"
+        proc = run_script(*args, "--details", str(out), mpirun=np_)
+        assert "points lost per track" in proc.stderr and "tiles never reached" in proc.stderr
+        rows = list(csv.DictReader(out.read_text().splitlines()))
+        rewards = [float(line.split()[1]) for line in proc.stdout.splitlines()[:2]]
+        assert [float(r["reward"]) for r in rows] == rewards
+        for r in rows:
+            steps, visited, total = int(r["steps"]), int(r["tiles_visited"]), int(r["tiles_total"])
+            assert steps == 300 and r["lap_finished"] == "0" and r["left_playfield"] == "0"
+            assert float(r["reward"]) == pytest.approx(1000 * visited / total - 0.1 * steps)
+            furthest, other_way = int(r["furthest_tile"]), int(r["tiles_other_way"])
+            assert 0 < visited <= furthest + other_way and furthest + other_way <= total
+            assert 0 <= int(r["steps_off_road"]) <= steps
+            assert 0 < float(r["mean_speed"]) <= float(r["top_speed"])
+        tables.append(rows)
+    assert tables[0] == tables[1]
+
+
+def test_map_draws_the_track_and_the_path(tmp_path):
+    shipped = sorted((ROOT / "log").glob("carracing.cma.*.best.json"))[0]
+    out = tmp_path / "maps" / "track3.png"
+    proc = run_script("model.py", "map", str(shipped), "--seed", "3", "--max-steps", "60",
+                      "--out", str(out))
+    assert proc.stdout.startswith(f"map: {out}: reward ") and "in 60 steps" in proc.stdout
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.size[0] > 400
+        colors = image.convert("RGB").getcolors(1 << 20)
+    red = sum(n for n, (r, g, b) in colors if r > 180 and g < 80 and b < 80)
+    assert red > 1000, "the tiles not reached in 60 steps are drawn red"

@@ -89,6 +89,21 @@ def write_initial_z(files: list[Path], path: Path, count: int) -> None:
     atomic_write_json(path, [mus, logvars])
 
 
+def write_untrained(out: Path, seed: int) -> int:
+    """M as Keras initialises it for `seed` (the LSTM's kernels Glorot-uniform and
+    orthogonal, the forget bias 1.0 of SPEC "M" not stored), in the authors' format."""
+    import_tensorflow()
+    import keras
+
+    from rnn.rnn import MDNRNN
+
+    keras.utils.set_random_seed(seed)
+    MDNRNN().save_json(out / "rnn.json")
+    print(f"rnn_train: wrote {out / 'rnn.json'}: M's initial weights for seed {seed}, "
+          f"untrained", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", default="series", help="folder written by series.py")
@@ -102,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--initial-z-episodes", type=COUNT, default=1000)
     parser.add_argument("--checkpoint-every", type=COUNT, default=100, help="steps")
     parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--untrained", action="store_true",
+                        help="write M's initial weights for --seed to OUT/rnn.json, never "
+                             "trained (the untrained-M agent of README's table), and stop; "
+                             "no series needed")
     args = parse_with_preset(parser, "rnn_train", argv)
+    if args.untrained:
+        return write_untrained(writable_folder(args.out, "M's untrained weights"), args.seed)
 
     files = series_files(args.series)
     out = writable_folder(args.out, "M's weights, checkpoint and logs")

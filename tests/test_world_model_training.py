@@ -176,3 +176,21 @@ def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
     assert (tmp_path / "vae/vae.json").read_text() == (tmp_path / "tf_vae/vae.json").read_text()
     proc = run_script("gpu_jobs.bash", "--preset", "tiny", env=env)  # complete: skipped
     assert "already trained" in proc.stderr and "already encoded" in proc.stderr
+
+
+def test_untrained_m_is_made_from_its_seed(tmp_path):
+    """rnn_train.py --untrained: M's initial weights, the same file for the same seed, with
+    no series needed; another seed gives other weights."""
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        proc = run_script("rnn_train.py", "--untrained", "--seed", seed, "--series",
+                          str(tmp_path / "none"), "--out", str(tmp_path / name))
+        assert "untrained" in proc.stderr
+    a, b, c = ((tmp_path / n / "rnn.json").read_text() for n in "abc")
+    assert a == b and a != c
+    rnn = NumpyRNN.from_json(tmp_path / "a/rnn.json")
+    w_out, b_out, kernel, bias = (json.loads(a)[i] for i in range(4))
+    assert not np.any(b_out) and not np.any(bias)  # Keras starts biases at 0 (forget: +1.0)
+    assert np.std(kernel) > 0.01
+    state = rnn.step(np.zeros((1, 32), np.float32), np.zeros((1, 3), np.float32),
+                     rnn.initial_state())
+    assert np.all(np.isfinite(state[0]))

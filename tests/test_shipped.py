@@ -2,6 +2,7 @@
 the evaluation that chose it, and its 100-track score (docs/laptop_score.txt, quoted in
 the README) is what the shipped files give, track for track."""
 
+import csv
 import re
 
 import numpy as np
@@ -75,3 +76,17 @@ def test_published_score_is_the_shipped_agents():
         again = [line.split() for line in proc.stdout.splitlines()[:2]]
         assert [int(i) for i, _ in again] == [0, 1], how
         assert [float(r) for _, r in again] == list(rewards[:2]), how
+
+
+def test_published_details_are_the_published_scores():
+    """docs/laptop_tracks.csv (model.py norender --details) explains the same 100 scores:
+    every reward is 1000 over the tiles visited minus 0.1 a step."""
+    rows = list(csv.DictReader((ROOT / "docs/laptop_tracks.csv").read_text().splitlines()))
+    published = dict(line.split() for line in SCORE.read_text().split("\n")[:100])
+    assert [r["track"] for r in rows] == [str(i) for i in range(100)]
+    for r in rows:
+        assert r["reward"] == published[r["track"]]
+        visited, total, steps = int(r["tiles_visited"]), int(r["tiles_total"]), int(r["steps"])
+        expected = 1000 * visited / total - 0.1 * steps - 100 * int(r["left_playfield"])
+        assert abs(float(r["reward"]) - expected) < 1e-6, r
+    assert (ROOT / "docs/worst_track.png").stat().st_size > 10000

@@ -183,11 +183,9 @@ def atomic_savez(path: str | os.PathLike, compress: bool = True, **arrays: np.nd
     atomic_write(path, lambda f: save(f, **arrays), "wb")
 
 
-def atomic_save_image(path: str | os.PathLike, image) -> None:
-    """A PIL image, in the format its name's suffix says, written atomically."""
-    suffix = Path(path).suffix.lstrip(".").upper()
-    atomic_write(path, lambda f: image.save(f, format={"JPG": "JPEG"}.get(suffix, suffix)),
-                  "wb")
+def atomic_save_png(path: str | os.PathLike, image) -> None:
+    """A PIL image as PNG, written atomically."""
+    atomic_write(path, lambda f: image.save(f, format="PNG"), "wb")
 
 
 def writable_folder(path: str | os.PathLike, what: str) -> Path:

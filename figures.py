@@ -27,7 +27,7 @@ from common import (  # noqa: E402
     SEED,
     ArgumentParser,
     UserError,
-    atomic_save_image,
+    atomic_save_png,
     iter_episodes,
     list_episode_files,
     run_main,
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     picks = np.linspace(0, len(obs) - 1, args.frames).round().astype(int)
     mu, _ = vae.encode(obs[picks].astype(np.float32) / 255.0)
     recon = to_uint8(vae.decode(mu))
-    atomic_save_image(out / "vae_reconstruction.png", grid([obs[picks], recon]))
+    atomic_save_png(out / "vae_reconstruction.png", grid([obs[picks], recon]))
 
     rng = np.random.default_rng(args.seed)
     z, _ = vae.encode(obs[:1].astype(np.float32) / 255.0)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         state = rnn.step(z, actions[t][None], state)
         z = rnn.sample_z(state[0], args.tau, rng)
     frames = to_uint8(vae.decode(np.concatenate(dream)))
-    atomic_save_image(out / "rnn_dream.png", grid([frames]))
+    atomic_save_png(out / "rnn_dream.png", grid([frames]))
     print(f"figures: wrote {out / 'vae_reconstruction.png'} and {out / 'rnn_dream.png'}")
     return 0
 

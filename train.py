@@ -24,7 +24,6 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 
 # isort: split
 
-
 import pickle
 import sys
 import time

@@ -134,12 +134,14 @@ class Agent:
         """
         obs, _ = env.reset(seed=seed)
         state = self.rnn.initial_state()
+        uses_h = self.controller.mode == "zh"  # V-only controllers never read M's state
         total, t, idle = 0.0, 0, 0
         while t < max_steps:
             z = self.vae.encode(obs, rng)
             action = self.controller.action(z, state[0])
             obs, reward, terminated, truncated, _ = env.step(action)
-            state = self.rnn.step(z, action[None].astype(np.float32), state)
+            if uses_h:
+                state = self.rnn.step(z, action[None].astype(np.float32), state)
             total += reward
             t += 1
             idle = idle + 1 if reward < 0 else 0

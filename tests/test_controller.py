@@ -231,3 +231,27 @@ def test_map_draws_the_track_and_the_path(tmp_path):
         colors = image.convert("RGB").getcolors(1 << 20)
     red = sum(n for n, (r, g, b) in colors if r > 180 and g < 80 and b < 80)
     assert red > 1000, "the tiles not reached in 60 steps are drawn red"
+
+
+def test_v_only_controllers_do_not_step_m(weights, monkeypatch):
+    """--mode z never reads h, so the rollout skips M's step, with the same rewards as a
+    rollout that steps M."""
+    agent = Agent.from_files(weights["vae"], weights["rnn"], "z")
+    agent.controller.set_params(np.random.default_rng(1).standard_normal(99) * 0.3)
+    env = make_env(max_episode_steps=40)
+    # the rollout as it was, stepping M after every action
+    obs, _ = env.reset(seed=2)
+    rng, state, stepped = np.random.default_rng(2), agent.rnn.initial_state(), 0.0
+    for _ in range(40):
+        z = agent.vae.encode(obs, rng)
+        action = agent.controller.action(z, state[0])
+        obs, reward, terminated, truncated, _ = env.step(action)
+        state = agent.rnn.step(z, action[None].astype(np.float32), state)
+        stepped += reward
+        if terminated or truncated:
+            break
+    calls = []
+    step = agent.rnn.step
+    monkeypatch.setattr(agent.rnn, "step", lambda *a: calls.append(1) or step(*a))
+    assert agent.rollout(env, np.random.default_rng(2), seed=2, max_steps=40)[0] == stepped
+    assert not calls

@@ -100,11 +100,13 @@ def eval_seeds(seed_start: int, episodes: int) -> list[int]:
 
 def run_tasks(agent: Agent, env, tasks: list[tuple], rank: int, size: int) -> dict:
     """Evaluate this rank's share of `tasks` [(params, seed, episodes, max_steps,
-    early_stop)]."""
+    early_stop)]: {task: (rewards, lengths, seconds)}."""
     out = {}
     try:
         for i in range(rank, len(tasks), size):
-            out[i] = agent.evaluate(env, *tasks[i])
+            begin = time.perf_counter()
+            rewards, lengths = agent.evaluate(env, *tasks[i])
+            out[i] = rewards, lengths, time.perf_counter() - begin
     except Exception:  # noqa: BLE001 - any failure goes to the master, which stops cleanly
         return {"error": f"rank {rank}:\n{traceback.format_exc()}"}
     return out
@@ -119,6 +121,14 @@ def distributed_run(comm, agent, env, tasks: list[tuple]) -> list:
         raise WorkerError(errors[0])
     results = {k: v for p in parts for k, v in p.items()}
     return [results[i] for i in range(len(tasks))]
+
+
+def busy_fraction(seconds: list[float], ranks: int) -> float:
+    """The share of `ranks` processes' time spent evaluating, when members of these
+    durations are dealt out round-robin (member i to rank i % ranks, as run_tasks does)
+    and the slowest rank sets the round's time."""
+    loads = [sum(seconds[r::ranks]) for r in range(ranks)]
+    return sum(seconds) / (ranks * max(loads))
 
 
 class WorkerError(Exception):
@@ -148,6 +158,7 @@ class Run:
         self.hist, self.hist_best, self.eval_log = [], [], []
         self.best_params, self.best_reward = None, None
         self.recent_means = []  # the last --average-last generations' means
+        self.timing = []  # [gen, processes, wall seconds, [seconds of each member]]
 
     def state(self) -> dict:
         return {"format": CHECKPOINT_FORMAT, "es": self.es.state(), "gen": self.gen,
@@ -155,7 +166,8 @@ class Run:
                 "eval_log": self.eval_log,
                 "best_params": None if self.best_params is None else self.best_params.tolist(),
                 "best_reward": self.best_reward,
-                "recent_means": [m.tolist() for m in self.recent_means]}
+                "recent_means": [m.tolist() for m in self.recent_means],
+                "timing": self.timing}
 
     @classmethod
     def from_state(cls, state: dict) -> Run:
@@ -167,6 +179,7 @@ class Run:
         run.best_params = None if best is None else np.asarray(best, np.float64)
         run.best_reward = state["best_reward"]
         run.recent_means = [np.asarray(m, np.float64) for m in state["recent_means"]]
+        run.timing = state.get("timing", [])  # not in checkpoints from before it was kept
         return run
 
 
@@ -181,6 +194,7 @@ def log_base(args) -> Path:
 def write_logs(base: Path, run: Run) -> None:
     atomic_write_json(f"{base}.json", [run.es.current_param().tolist()])
     atomic_write_json(f"{base}.hist.json", run.hist)
+    atomic_write_json(f"{base}.timing.json", run.timing)
     if run.best_params is not None:
         atomic_write_json(f"{base}.best.json", [run.best_params.tolist(), run.best_reward])
         atomic_write_json(f"{base}.hist_best.json", run.hist_best)
@@ -219,9 +233,13 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
     seeds = generation_seeds(args.seed_start, gen, args.popsize, args.same_tracks)
     tasks = [(solutions[i], seeds[i], args.num_episode, args.max_steps, args.early_stop)
              for i in range(args.popsize)]
+    begin = time.perf_counter()
     results = distributed_run(comm, agent, env, tasks)
-    rewards = np.array([np.mean(r) for r, _ in results])
-    lengths = np.concatenate([n for _, n in results])
+    wall = time.perf_counter() - begin
+    rewards = np.array([np.mean(r) for r, _, _ in results])
+    lengths = np.concatenate([n for _, n, _ in results])
+    run.timing.append([gen, comm.Get_size(), round(wall, 3),
+                       [round(s, 3) for _, _, s in results]])
     run.es.tell(rewards)
     if args.average_last:
         run.recent_means = (run.recent_means + [run.es.current_param()])[-args.average_last:]
@@ -249,7 +267,7 @@ def evaluate_candidates(comm, agent, env, run: Run, args, start: float) -> None:
     results = distributed_run(comm, agent, env, tasks)  # all candidates in one round
     for k, (params, averaged) in enumerate(candidates):
         part = results[k * len(seeds):(k + 1) * len(seeds)]
-        reward_eval = float(np.mean([np.mean(r) for r, _ in part]))
+        reward_eval = float(np.mean([np.mean(r) for r, _, _ in part]))
         prev = run.best_reward
         tag = [] if averaged is None else ["average_of_last", averaged]
         run.eval_log.append([run.gen, reward_eval, params.tolist()] + tag)
@@ -267,6 +285,8 @@ def master(comm, agent, env, args) -> int:
     run = load_run(base) if args.resume else Run(args, num_params)
     if not hasattr(run, "recent_means"):  # a checkpoint from before --average-last
         run.recent_means = []
+    if not hasattr(run, "timing"):  # a checkpoint from before the timing log
+        run.timing = []
     run.es.max_sigma = args.max_sigma or None  # like --generations, taken from this command
     if run.es.num_params != num_params or run.es.popsize != args.popsize:
         raise UserError(f"{base}.checkpoint.pkl: made for {run.es.num_params} parameters and "
@@ -284,8 +304,10 @@ def master(comm, agent, env, args) -> int:
             write_logs(base, run)
             h = run.hist[-1]
             bar.update(1)
+            _, size, wall, seconds = run.timing[-1]
             bar.set_postfix(mean=h[2], max=h[4], best_eval=run.best_params is not None
-                            and round(run.best_reward, 1) or "-")
+                            and round(run.best_reward, 1) or "-",
+                            busy=f"{sum(seconds) / (size * wall):.0%}")
     except WorkerError as e:
         print(str(e), file=sys.stderr)
         raise UserError(f"a worker failed in generation {run.gen + 1} (traceback above); "

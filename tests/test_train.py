@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, run_script, script_env
 
 from common import save_weights_json
-from train import load_run
+from train import busy_fraction, load_run
 from vae.numpy_vae import VAE_SHAPES
 
 BASE = "carracing.cma.1.4"
@@ -213,3 +213,22 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
             load_run(tmp_path / BASE)  # whole and readable
     run_script(*train_args(weights, tmp_path, 3, *(["--resume"] if checkpoint.exists() else [])))
     assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
+
+
+def test_timing_log_gives_each_members_seconds(weights, tmp_path):
+    """<base>.timing.json: per generation the processes, the round's wall-clock and each
+    member's seconds, from which each rank's busy time follows."""
+    mpirun(*train_args(weights, tmp_path, 2))
+    timing = json.loads((tmp_path / f"{BASE}.timing.json").read_text())
+    assert [row[:2] for row in timing] == [[1, 2], [2, 2]]
+    for _, size, wall, seconds in timing:
+        assert len(seconds) == 4 and all(s > 0 for s in seconds)
+        for rank in range(size):  # rank r evaluated members r, r + 2: within the round
+            assert sum(seconds[rank::size]) <= wall + 0.01
+        assert 0 < busy_fraction(seconds, size) <= 1
+
+
+def test_busy_fraction_of_round_robin_ranks():
+    assert busy_fraction([1, 1, 1, 5], 1) == 1.0
+    assert busy_fraction([1, 1, 1, 5], 2) == 8 / (2 * 6)  # ranks hold 1 + 1 and 1 + 5
+    assert busy_fraction([1, 1, 1, 5], 4) == 8 / (4 * 5)  # one member each: the slowest

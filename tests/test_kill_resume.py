@@ -61,6 +61,8 @@ def without_seconds(path):
     rows = json.loads(path.read_text())
     if path.name.endswith(("hist.json", "hist_best.json")):
         return [row[:1] + row[2:] for row in rows]  # column 1: seconds since the start
+    if path.name.endswith("timing.json"):  # [gen, processes, wall, [member seconds]]
+        return [[gen, size, len(seconds)] for gen, size, _, seconds in rows]
     return rows
 
 

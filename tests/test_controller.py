@@ -1,8 +1,5 @@
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -72,13 +69,7 @@ def test_wrong_length_controller_file(tmp_path):
 def norender(weights, *extra, np_=None):
     args = ["model.py", "norender", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
             "--rnn", str(weights["rnn"]), "--trials", "3", "--max-steps", "40", *extra]
-    if np_ is None:
-        return run_script(*args).stdout
-    mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")
-    proc = subprocess.run([mpirun, "-np", str(np_), sys.executable, *args], cwd=ROOT,
-                          env=script_env(), capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return run_script(*args, mpirun=np_ or 0).stdout
 
 
 def test_norender_reproducible_and_parallel(weights):

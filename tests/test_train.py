@@ -29,13 +29,7 @@ def train_args(weights, log_dir, generations, *extra):
 
 
 def mpirun(*args, check=True):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "mpirun"), "-np", "2", sys.executable,
-           *args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=script_env(), capture_output=True, text=True,
-                          timeout=600)
-    if check:
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+    return run_script(*args, check=check, mpirun=2)
 
 
 def logs(log_dir):

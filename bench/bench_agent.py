@@ -2,12 +2,13 @@
 
     python bench/bench_agent.py [--episodes 2] [--gen-steps 500]
 
-1. env steps/s of full episodes with V, M and C in the loop (model.py's rollout) against
-   the bare CarRacing-v3 stepping the same actions on the same seeds (so it draws the
-   same views; also shown: random actions); target >= 0.85 x;
+1. steps/s of the shipped agent (vae/vae.json, rnn/rnn.json, log/*.best.json) driving
+   whole episodes (model.py's rollout: fast renderer, numpy V, M and C) against the bare
+   CarRacing-v3 stepping the same actions on the same seeds (so it draws the same views;
+   also shown: random actions), and against the same agent on gymnasium's renderer;
+   target >= 0.85 x the bare environment;
 2. seconds per CMA-ES generation (population 8, 1 episode each) with 1 and with 2 MPI
    processes, alternated, best of --repeats runs each; target speed-up >= 1.8 x.
-V is random (the speed does not depend on its weights); M is the authors' rnn.json.
 """
 
 from __future__ import annotations
@@ -29,26 +30,20 @@ import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 from bench_extract import bare_steps_per_s  # noqa: E402
+from tables import print_table  # noqa: E402
 
-from common import COUNT, ArgumentParser, save_weights_json  # noqa: E402
+from common import COUNT, ArgumentParser  # noqa: E402
 from env import make_env  # noqa: E402
-from model import Agent, param_count  # noqa: E402
-from vae.numpy_vae import VAE_SHAPES  # noqa: E402
+from model import Agent, load_controller_params  # noqa: E402
 
-AUTHORS_RNN = ROOT.parent / "shared/reference/original/rnn.json"
-
-
-def random_vae(path: Path) -> None:
-    rng = np.random.default_rng(0)
-    save_weights_json(path, [rng.standard_normal(s) / np.sqrt(np.prod(s[:-1]))
-                             if len(s) > 1 else np.zeros(s) for s in VAE_SHAPES])
+VAE, RNN = ROOT / "vae/vae.json", ROOT / "rnn/rnn.json"
 
 
-def agent_steps_per_s(agent: Agent, seeds: list[int], frames: int):
+def agent_steps_per_s(agent: Agent, seeds: list[int], frames: int, renderer: str = "fast"):
     """Steps/s of the agent's rollouts, and the actions it took (for the baseline)."""
-    env = make_env(max_episode_steps=frames)
-    rng = np.random.default_rng(0)
-    agent.controller.set_params(rng.standard_normal(param_count("zh")) * 0.1)
+    env = make_env(max_episode_steps=frames, renderer=renderer)
+    # warm up (numba's cached code loads on the first frame drawn): not timed
+    agent.rollout(env, np.random.default_rng(0), seed=0, max_steps=5)
     actions: list[list[np.ndarray]] = []
     step = env.step
 
@@ -76,10 +71,10 @@ def replay_steps_per_s(seeds: list[int], actions: list[list[np.ndarray]]) -> flo
     return steps / (time.perf_counter() - start)
 
 
-def seconds_per_generation(procs: int, vae: Path, log_dir: Path, max_steps: int) -> float:
+def seconds_per_generation(procs: int, log_dir: Path, max_steps: int) -> float:
     cmd = [sys.executable, "train.py", "-n", "8", "-e", "1", "--max-steps", str(max_steps),
-           "--eval_steps", "1000", "--generations", "2", "--vae", str(vae), "--rnn",
-           str(AUTHORS_RNN), "--log-dir", str(log_dir)]
+           "--eval_steps", "1000", "--generations", "2", "--vae", str(VAE), "--rnn", str(RNN),
+           "--log-dir", str(log_dir)]
     if procs > 1:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(procs), *cmd]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True,
@@ -96,27 +91,35 @@ def main() -> None:
     parser.add_argument("--repeats", type=COUNT, default=3, help="runs of each process count")
     args = parser.parse_args()
     seeds = list(range(100, 100 + args.episodes))
+    controller = next((ROOT / "log").glob("*.best.json"))
+    agent = Agent.from_files(VAE, RNN)
+    agent.controller.set_params(load_controller_params(controller))
+    bare = bare_steps_per_s(seeds, args.frames)
+    ours, actions = agent_steps_per_s(agent, seeds, args.frames)
+    replay = replay_steps_per_s(seeds, actions)
+    theirs, _ = agent_steps_per_s(agent, seeds, args.frames, renderer="gymnasium")
+    # Alternated, best of --repeats each: this machine's speed drifts between runs.
+    one, two = float("inf"), float("inf")
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        random_vae(tmp / "vae.json")
-        agent = Agent.from_files(tmp / "vae.json", AUTHORS_RNN)
-        bare = bare_steps_per_s(seeds, args.frames)
-        ours, actions = agent_steps_per_s(agent, seeds, args.frames)
-        replay = replay_steps_per_s(seeds, actions)
-        # Alternated, best of --repeats each: this machine's speed drifts between runs.
-        one, two = float("inf"), float("inf")
         for r in range(args.repeats):
-            one = min(one, seconds_per_generation(1, tmp / "vae.json", tmp / f"a{r}",
-                                                  args.gen_steps))
-            two = min(two, seconds_per_generation(2, tmp / "vae.json", tmp / f"b{r}",
-                                                  args.gen_steps))
-    print(f"cores: {os.cpu_count()}; {args.episodes} episodes x {args.frames} steps")
-    print(f"bare CarRacing-v3, random actions : {bare:7.1f} steps/s")
-    print(f"bare CarRacing-v3, agent's actions: {replay:7.1f} steps/s  (same tracks and views)")
-    print(f"agent rollout (V + M + C)         : {ours:7.1f} steps/s  ratio {ours / replay:.2f} "
-          f"to the same actions, {ours / bare:.2f} to random actions (target >= 0.85)")
-    print(f"CMA-ES generation (pop 8 x 1 episode x {args.gen_steps} steps): 1 process "
-          f"{one:.1f} s, 2 processes {two:.1f} s, speed-up {one / two:.2f} (target >= 1.80)")
+            one = min(one, seconds_per_generation(1, Path(tmp) / f"a{r}", args.gen_steps))
+            two = min(two, seconds_per_generation(2, Path(tmp) / f"b{r}", args.gen_steps))
+    steps = f"{args.episodes} x {args.frames}-step episodes"
+    print_table("agent", ["what", "figure", "ratio", "target"], [
+        [f"bare `CarRacing-v3`, random actions ({steps})", f"{bare:.1f} steps/s", "", ""],
+        ["bare `CarRacing-v3`, the agent's own actions (same tracks and views)",
+         f"{replay:.1f} steps/s", "1.00", ""],
+        [f"the shipped agent (`{controller.relative_to(ROOT)}`) on gymnasium's renderer, "
+         f"V + M + C in the loop", f"{theirs:.1f} steps/s ({1e3 / theirs:.2f} ms a step)",
+         f"{theirs / replay:.2f} x bare on the same actions", ""],
+        ["the shipped agent on the fast renderer (`model.py`'s rollout)",
+         f"{ours:.1f} steps/s ({1e3 / ours:.2f} ms a step)",
+         f"{ours / replay:.2f} x bare on the same actions, {ours / theirs:.2f} x on "
+         f"gymnasium's renderer", ">= 0.85 x bare"],
+        [f"CMA-ES generation, pop 8 x 1 episode x {args.gen_steps} steps, 1 process "
+         f"(best of {args.repeats})", f"{one:.1f} s", "", ""],
+        [f"the same, `mpirun -np 2` (best of {args.repeats}, alternating)", f"{two:.1f} s",
+         f"{one / two:.2f} x faster", ">= 1.80"]])
 
 
 if __name__ == "__main__":

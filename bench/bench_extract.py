@@ -26,6 +26,7 @@ import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every
 # isort: split
 
 import gymnasium as gym  # noqa: E402
+from tables import print_table  # noqa: E402
 
 from common import COUNT, ArgumentParser, atomic_savez  # noqa: E402
 from env import make_env  # noqa: E402
@@ -82,13 +83,15 @@ def main() -> None:
         for r in range(args.repeats):
             one = max(one, workers_steps_per_s(1, args.episodes, args.frames, tmp / f"a{r}"))
             two = max(two, workers_steps_per_s(2, args.episodes, args.frames, tmp / f"b{r}"))
-    print(f"cores: {os.cpu_count()}, episodes: {args.episodes} x {args.frames} frames")
-    print(f"bare CarRacing-v3, random actions : {bare:7.1f} steps/s")
-    print(f"extract.py loop (policy+save)     : {ours:7.1f} steps/s  "
-          f"ratio {ours / bare:.2f} (target >= 0.90)")
-    print(f"extract.bash, 1 worker            : {one:7.1f} steps/s")
-    print(f"extract.bash, 2 workers           : {two:7.1f} steps/s  "
-          f"speed-up {two / one:.2f} (target >= 1.80)")
+    print_table("extract", ["what", "steps/s", "ratio", "target"], [
+        ["bare `CarRacing-v3` (gymnasium's renderer), random actions", f"{bare:.1f}", "1.00",
+         ""],
+        ["`extract.py` loop (random policy, preprocessing, compressed atomic save, fast "
+         "renderer)", f"{ours:.1f}", f"{ours / bare:.2f} x bare", ">= 0.90"],
+        [f"`extract.bash`, 1 worker (process start-up included; best of {args.repeats})",
+         f"{one:.1f}", "", ""],
+        [f"`extract.bash`, 2 workers (best of {args.repeats}, alternating with 1 worker)",
+         f"{two:.1f}", f"{two / one:.2f} x 1 worker", ">= 1.80"]])
 
 
 if __name__ == "__main__":

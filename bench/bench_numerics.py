@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import numerics  # noqa: E402, F401 - before numpy, as in every script (this one only drives)
 
+# isort: split
+
+from tables import print_table  # noqa: E402
+
 PROBE = """
 import numerics, sys, time
 import numpy as np
@@ -57,9 +61,9 @@ def main() -> int:
             rate, how = agent_steps_per_s(pinned, args.controller, args.episodes)
             best[pinned] = max(best[pinned], (rate, how))
     (native, native_how), (pin, pin_how) = best[False], best[True]
-    print(f"| what | agent steps/s | ratio | target |\n|---|---|---|---|\n"
-          f"| kernels chosen for this CPU: {native_how} | {native:.1f} | 1.00 | |\n"
-          f"| pinned: {pin_how} | {pin:.1f} | {pin / native:.3f} x | >= 0.97 |")
+    print_table("numerics", ["what", "agent steps/s", "ratio", "target"], [
+        [f"kernels chosen for this CPU: {native_how}", f"{native:.1f}", "1.00", ""],
+        [f"pinned: {pin_how}", f"{pin:.1f}", f"{pin / native:.3f} x", ">= 0.97"]])
     return 0
 
 

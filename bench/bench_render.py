@@ -21,6 +21,7 @@ import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
+from tables import print_table  # noqa: E402
 
 from common import COUNT, ArgumentParser  # noqa: E402
 from env import RENDERERS, make_env  # noqa: E402
@@ -64,13 +65,18 @@ def main() -> None:
     parser.add_argument("--steps", type=COUNT, default=1000)
     args = parser.parse_args()
     seeds = list(range(args.episodes))
-    print(f"{args.episodes} episodes x {args.steps} steps, one core")
+    rows = []
     for wrapped in (False, True):
         for kind in ("random", "driving"):
             theirs, ours = compare(seeds, args.steps, kind, wrapped)
-            what = "make_env (64x64 obs)" if wrapped else "bare env (96x96)   "
-            print(f"{what} {kind:7s} actions: gymnasium {theirs:6.1f} steps/s, fast "
-                  f"{ours:6.1f} steps/s, speed-up {ours / theirs:.2f}x (target >= 4)")
+            rows.append(["`make_env` (64x64 observations)" if wrapped else
+                         "bare env (96x96 frame)",
+                         {"random": "random (the car stays near the start)",
+                          "driving": "driving (weaving with gas)"}[kind],
+                         f"{theirs:.1f} steps/s", f"{ours:.1f} steps/s",
+                         f"{ours / theirs:.2f}x", ">= 4"])
+    print_table("render", ["environment", "actions", "gymnasium's renderer", "fast renderer",
+                           "speed-up", "target"], rows)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every
 
 # isort: split
 
+from tables import print_table  # noqa: E402
+
 from common import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
@@ -111,8 +113,6 @@ def main() -> None:
     assert vae_losses  # the training loss is the one bench 1 times
     ours = train_frames_per_s(model)
     base = train_frames_per_s(conv_transpose_vae())
-    print(f"V training, batch 100: {ours:7.1f} frames/s; with Conv2DTranspose on 1x1: "
-          f"{base:7.1f} frames/s; speed-up {ours / base:.2f}x")
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -126,19 +126,14 @@ def main() -> None:
                          action=np.zeros((1000, 3), np.float16))
         small = peak_memory_mb(tmp / "2", tmp / "out2")
         large = peak_memory_mb(tmp / "16", tmp / "out16")
-    print(f"vae_train.py peak memory: 2 episodes (2,000 frames) {small:.0f} MB; "
-          f"16 episodes (16,000 frames) {large:.0f} MB; growth {100 * (large / small - 1):+.1f}% "
-          f"(target < 10%); the 14,000 extra frames alone are {14000 * 12288 / 2**20:.0f} MB")
 
     with tempfile.TemporaryDirectory() as tmp:
         model.save_json(Path(tmp) / "vae.json")
         np_vae = NumpyVAE.from_json(Path(tmp) / "vae.json")
     obs = np.random.default_rng(1).integers(0, 256, (1, 64, 64, 3), np.uint8)
     tf_encode = tf.function(lambda x: model.encode(tf.cast(x, tf.float32) / 255.0))
-    t_tf = timeit(lambda: [np.asarray(v) for v in tf_encode(obs)], 300)
-    t_np = timeit(lambda: np_vae.encode_mu_logvar(obs), 300)
-    print(f"V encoder, batch 1: numpy {t_np * 1e3:.3f} ms, TensorFlow {t_tf * 1e3:.3f} ms "
-          f"(numpy {t_tf / t_np:.1f}x faster)")
+    v_tf = timeit(lambda: [np.asarray(v) for v in tf_encode(obs)], 300)
+    v_np = timeit(lambda: np_vae.encode_mu_logvar(obs), 300)
 
     rnn = MDNRNN()
     rnn.load_json(ROOT.parent / "shared/reference/original/rnn.json")
@@ -147,10 +142,22 @@ def main() -> None:
     h, c = np_rnn.initial_state()
     cell = rnn.lstm.cell
     tf_step = tf.function(lambda x, h, c: cell(x, [h, c]))
-    t_tf = timeit(lambda: [np.asarray(v) for v in tf_step(za, h, c)[1]], 1000)
-    t_np = timeit(lambda: np_rnn.step(za[:, :32], za[:, 32:], (h, c)), 1000)
-    print(f"M LSTM step, batch 1: numpy {t_np * 1e3:.3f} ms, TensorFlow {t_tf * 1e3:.3f} ms "
-          f"(numpy {t_tf / t_np:.1f}x faster)")
+    m_tf = timeit(lambda: [np.asarray(v) for v in tf_step(za, h, c)[1]], 1000)
+    m_np = timeit(lambda: np_rnn.step(za[:, :32], za[:, 32:], (h, c)), 1000)
+    device = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
+    print_table("world_model", ["what", "figure", "baseline in the same run", "target"], [
+        [f"V training, batch 100, `dec_deconv1` as one matmul ({device})",
+         f"{ours:.1f} frames/s",
+         f"{base:.1f} frames/s with `Conv2DTranspose` on the 1x1 input ({ours / base:.2f}x)",
+         ""],
+        ["`vae_train.py` peak memory, 2 episodes (2,000 frames)", f"{small:.0f} MB", "", ""],
+        ["`vae_train.py` peak memory, 16 episodes (16,000 frames, 8x)", f"{large:.0f} MB",
+         f"{100 * (large / small - 1):+.1f}% (the extra frames alone are "
+         f"{14000 * 12288 / 2**20:.0f} MB)", "< +10%"],
+        ["V encoder, batch 1, numpy", f"{v_np * 1e3:.3f} ms",
+         f"TensorFlow `tf.function` {v_tf * 1e3:.3f} ms (numpy {v_tf / v_np:.1f}x faster)", ""],
+        ["M LSTM step, batch 1, numpy", f"{m_np * 1e3:.3f} ms",
+         f"TensorFlow `tf.function` {m_tf * 1e3:.3f} ms (numpy {m_tf / m_np:.1f}x faster)", ""]])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,88 @@
+"""The paper's table (README "The paper's table"): every row the README scores ships its
+controller, its logs and its 100-track scores, and the README quotes those files."""
+
+import re
+import shlex
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_script
+from test_shipped import check_logs
+
+from common import UserError
+from model import MODES, load_controller_params
+
+
+def table_rows() -> list[dict[str, str]]:
+    """The README table's rows that this project has scored, as {column: cell}."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## The paper's table", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True))
+            for line in lines[2:]]
+    return [r for r in rows if r["scores"]]
+
+
+def command_args(row: dict[str, str]) -> list[str]:
+    """The row's re-score command, `model.py norender ...`, as arguments for run_script."""
+    command = shlex.split(row["re-score (100 tracks)"].strip("`"))
+    assert command[:2] == ["model.py", "norender"], row
+    return command
+
+
+def option(args: list[str], name: str, default: str) -> str:
+    return args[args.index(name) + 1] if name in args else default
+
+
+ROWS = table_rows()
+IDS = [r["agent"].split(":")[0].split("(")[0].strip() for r in ROWS]
+
+
+def test_the_table_has_the_papers_rows_and_this_projects():
+    text = (ROOT / "README.md").read_text().split("## The paper's table", 1)[1]
+    for paper in ("632 +/- 251", "788 +/- 141", "906 +/- 21"):
+        assert paper in text.split("\n## ", 1)[0]
+    modes = {option(command_args(r), "--mode", "zh") for r in ROWS}
+    assert {"zh", "z"} <= modes, "the full agent and V only are scored"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_row_controller_loads_with_its_mode_only(row):
+    args = command_args(row)
+    mode = option(args, "--mode", "zh")
+    load_controller_params(ROOT / args[2], mode)
+    for other in set(MODES) - {mode}:
+        with pytest.raises(UserError, match=f"--mode {mode}"):
+            load_controller_params(ROOT / args[2], other)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_row_logs_record_the_evaluation_that_chose_it(row):
+    args = command_args(row)
+    check_logs(str(ROOT / args[2])[: -len(".best.json")], option(args, "--mode", "zh"))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_readme_quotes_the_rows_score_file(row):
+    """mean +/- standard deviation and median of the 100 tracks in the row's score file,
+    which is `model.py norender`'s output for seeds 0..99."""
+    lines = (ROOT / row["scores"].strip("`")).read_text().split("\n")
+    rewards = dict(line.split() for line in lines[:100])
+    assert sorted(int(i) for i in rewards) == list(range(100))
+    rewards = np.array([float(rewards[str(i)]) for i in range(100)])
+    assert lines[100] == f"average_reward {np.mean(rewards)} stdev {np.std(rewards)}"
+    quoted = re.fullmatch(r"([\d.]+) \+/- ([\d.]+) \(median ([\d.]+)\)", row["this project"])
+    assert quoted, row["this project"]
+    assert quoted.groups() == (f"{np.mean(rewards):.1f}", f"{np.std(rewards):.1f}",
+                               f"{np.median(rewards):.0f}")
+
+
+def test_untrained_m_is_what_its_command_makes(tmp_path):
+    """log/untrained_m/rnn.json is `rnn_train.py --untrained --seed 0`'s output."""
+    run_script("rnn_train.py", "--untrained", "--seed", "0", "--out", str(tmp_path))
+    shipped = ROOT / "log/untrained_m/rnn.json"
+    assert (tmp_path / "rnn.json").read_bytes() == shipped.read_bytes()
+    assert shipped.read_bytes() != (ROOT / "rnn/rnn.json").read_bytes()
+    readme = (ROOT / "README.md").read_text()
+    assert "rnn_train.py --untrained --seed 0 --out log/untrained_m" in readme

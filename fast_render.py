@@ -5,9 +5,9 @@ it point by point in Python, then the indicator bar and the score text, and scal
 the 1000x800 surface down to 96x96. `FastCarRacing` draws the same picture on the
 same coordinates, but:
 
-- transforms all polygons at once in numpy, with the exact arithmetic of pygame's
-  `Vector2.rotate_rad` (so the coordinates are bit for bit the same), and culls the
-  ones that cannot touch a kept pixel before any per-polygon work;
+- culls the polygons that cannot touch a kept pixel and transforms the others in one
+  compiled pass (raster.select_polygons), with the exact arithmetic of pygame's
+  `Vector2.rotate_rad` (so the coordinates are bit for bit the same);
 - draws the grass and road polygons that are left in one compiled call (raster.py:
   pygame.gfxdraw's `aapolygon` and `filled_polygon`, pixel for pixel), leaving out the
   rows the observation never reads;
@@ -39,19 +39,28 @@ TWO_PI = 2.0 * math.pi
 VECTOR_EPSILON = 1e-6  # pygame's default Vector2.epsilon
 CROP_ROWS = 700  # rows of the 800-row surface above the indicator bar (84 of 96)
 FIRST_KEPT_ROW = 100  # before the vertical flip, rows 100..799 are the ones kept
+B = cr.PLAYFIELD
+FIELD = np.array([(B, B), (B, -B), (-B, -B), (-B, B)], dtype=np.float64)  # the background
+
+
+def rotation(angle: float) -> tuple[int, float, float]:
+    """How pygame's Vector2.rotate_rad turns a vector by `angle`: (quarter, 0, 0) for an
+    exact quarter turn (0..3), which it does by swapping and negating, else (-1, cos, sin)."""
+    angle = math.fmod(angle, TWO_PI)
+    if angle < 0:
+        angle += TWO_PI
+    if math.fmod(angle + VECTOR_EPSILON, math.pi / 2) < 2 * VECTOR_EPSILON:
+        return int((angle + VECTOR_EPSILON) / (math.pi / 2)) % 4, 0.0, 0.0
+    return -1, math.cos(angle), math.sin(angle)
 
 
 def rotate(xy: np.ndarray, angle: float) -> np.ndarray:
     """pygame's Vector2.rotate_rad on an [..., 2] array, bit for bit."""
-    angle = math.fmod(angle, TWO_PI)
-    if angle < 0:
-        angle += TWO_PI
     x, y = xy[..., 0], xy[..., 1]
-    if math.fmod(angle + VECTOR_EPSILON, math.pi / 2) < 2 * VECTOR_EPSILON:
-        quarter = int((angle + VECTOR_EPSILON) / (math.pi / 2)) % 4
+    quarter, c, s = rotation(angle)
+    if quarter >= 0:
         out = [(x, y), (-y, x), (-x, -y), (y, -x)][quarter]
         return np.stack(out, axis=-1)
-    s, c = math.sin(angle), math.cos(angle)
     return np.stack([c * x - s * y, s * x + c * y], axis=-1)
 
 
@@ -109,37 +118,28 @@ class FastCarRacing(cr.CarRacing):
             return self.grass_color
         return self.road_poly[i - self._num_grass][1]
 
-    def _draw_polygons(self, polys: np.ndarray, color_of, zoom: float, translation,
-                       angle: float, clip: bool = True, centers=None, radii=None) -> None:
-        candidates = np.arange(len(polys))
-        if centers is not None:
-            # A cheap superset first: polygons whose enclosing circle, 3 pixels wider
-            # (the 2 of the test below and 1 for rounding), reaches the kept area.
-            c = to_screen(centers, zoom, translation, angle)
-            r = radii * zoom + 3.0
-            candidates = np.flatnonzero((c[:, 0] + r >= 0) & (c[:, 0] - r <= cr.WINDOW_W)
-                                        & (c[:, 1] + r >= FIRST_KEPT_ROW)
-                                        & (c[:, 1] - r <= cr.WINDOW_H))
-        screen = to_screen(polys[candidates], zoom, translation, angle)
-        # Draw only what can touch a kept pixel: the bounding box must meet the rows that
-        # survive the crop (y >= FIRST_KEPT_ROW before the flip), with 2 pixels to spare
-        # for anti-aliasing. gymnasium's own test (any vertex within MAX_SHAPE_DIM of the
-        # screen) draws a superset of these; the others would leave no visible pixel.
-        low, high = screen.min(axis=1), screen.max(axis=1)
-        keep = ((high[:, 0] >= -2) & (low[:, 0] <= cr.WINDOW_W + 2)
-                & (high[:, 1] >= FIRST_KEPT_ROW - 2) & (low[:, 1] <= cr.WINDOW_H + 2))
-        if clip:
-            m = cr.MAX_SHAPE_DIM
-            near = ((screen[..., 0] >= -m) & (screen[..., 0] <= cr.WINDOW_W + m)
-                    & (screen[..., 1] >= -m) & (screen[..., 1] <= cr.WINDOW_H + m))
-            keep &= near.any(axis=1)
-        if not keep.any():
-            return
-        points = raster.to_sdl(screen[keep])
-        colors = raster.pack([color_of(i) for i in candidates[keep].tolist()])
-        # gfxdraw.aapolygon then gfxdraw.filled_polygon for each, in order (raster.py)
-        raster.draw_polygons(self._pixels, points[..., 0], points[..., 1], colors,
-                             FIRST_KEPT_ROW)
+    def _draw_track(self, zoom: float, translation, angle: float) -> None:
+        """The grass patches and road tiles that can touch a kept pixel, culled and
+        transformed in one compiled pass (raster.select_polygons), then drawn in order."""
+        polys = self._polygons()
+        index, xs, ys = raster.select_polygons(
+            polys, self._centers, self._radii, *rotation(angle), zoom, translation[0],
+            translation[1], FIRST_KEPT_ROW, cr.WINDOW_W, cr.WINDOW_H, float(cr.MAX_SHAPE_DIM))
+        if len(index):
+            colors = raster.pack([self._color(i) for i in index.tolist()])
+            # gfxdraw.aapolygon then gfxdraw.filled_polygon for each, in order (raster.py)
+            raster.draw_polygons(self._pixels, xs, ys, colors, FIRST_KEPT_ROW)
+
+    def _draw_field(self, screen: np.ndarray) -> None:
+        """The background polygon (the playfield, on the surface at `screen`), where it
+        does not cover the whole surface."""
+        low, high = screen.min(axis=0), screen.max(axis=0)
+        if (high[0] < -2 or low[0] > cr.WINDOW_W + 2 or high[1] < FIRST_KEPT_ROW - 2
+                or low[1] > cr.WINDOW_H + 2):
+            return  # nothing of it can touch a kept pixel
+        points = raster.to_sdl(screen[None])
+        raster.draw_polygons(self._pixels, points[..., 0], points[..., 1],
+                             raster.pack(self.bg_color), FIRST_KEPT_ROW)
 
     def _draw_car(self, zoom: float, translation, angle: float) -> None:
         """gymnasium's `Car.draw(draw_particles=False)`: the same polygons in the same
@@ -191,6 +191,11 @@ class FastCarRacing(cr.CarRacing):
             self._state_surf = pygame.Surface((cr.WINDOW_W, cr.WINDOW_H))
             # [row, column] 0x00RRGGBB view of its pixels, for raster.py
             self._pixels = pygame.surfarray.pixels2d(self._state_surf).T
+            top = pygame.Surface((cr.STATE_W, cr.STATE_H * CROP_ROWS // cr.WINDOW_H))
+            self._scaling = (
+                self._state_surf.subsurface((0, FIRST_KEPT_ROW, cr.WINDOW_W, CROP_ROWS)),
+                pygame.Surface((cr.STATE_W, CROP_ROWS)), top,
+                pygame.surfarray.pixels3d(top).transpose(1, 0, 2))  # [row, column, RGB] view
         self.surf = self._state_surf
         angle = -self.car.hull.angle
         zoom = 0.1 * cr.SCALE * max(1 - self.t, 0) + cr.ZOOM * cr.SCALE * min(self.t, 1)
@@ -199,20 +204,15 @@ class FastCarRacing(cr.CarRacing):
         trans = pygame.math.Vector2((scroll_x, scroll_y)).rotate_rad(angle)
         trans = (cr.WINDOW_W / 2 + trans[0], cr.WINDOW_H / 4 + trans[1])
 
-        b = cr.PLAYFIELD
-        field = np.array([[(b, b), (b, -b), (-b, -b), (-b, b)]], dtype=np.float64)
-        if covers(to_screen(field[0], zoom, trans, angle).tolist(), -3, -3, cr.WINDOW_W + 3,
-                  cr.WINDOW_H + 3):
+        field = to_screen(FIELD, zoom, trans, angle)
+        if covers(field.tolist(), -3, -3, cr.WINDOW_W + 3, cr.WINDOW_H + 3):
             # The background polygon covers the whole surface, its edges (and their
             # anti-aliasing) beyond it: filling gives the same pixels, much faster.
             self._pixels[FIRST_KEPT_ROW:] = raster.pack(self.bg_color)[0]
         else:
             self._pixels[FIRST_KEPT_ROW:] = 0  # what a new pygame.Surface holds
-            self._draw_polygons(field, lambda i: self.bg_color, zoom, trans, angle,
-                                clip=False)
-        polys = self._polygons()
-        self._draw_polygons(polys, self._color, zoom, trans, angle, centers=self._centers,
-                            radii=self._radii)
+            self._draw_field(field)
+        self._draw_track(zoom, trans, angle)
         self._draw_car(zoom, trans, angle)
         # Only the rows that are kept, 100..799 (rows 0..699 once flipped). No indicator
         # bar, no score text: both lie in rows 700..799 of the flipped picture, which the
@@ -220,10 +220,11 @@ class FastCarRacing(cr.CarRacing):
         # smoothscale filters columns, then rows: filtering the columns first on the
         # unflipped rows, flipping the narrow result, then filtering the rows gives the
         # same bytes as flipping first, with a 96-column flip instead of a 1000-column one.
-        kept = self.surf.subsurface((0, FIRST_KEPT_ROW, cr.WINDOW_W, CROP_ROWS))
-        narrow = pygame.transform.smoothscale(kept, (cr.STATE_W, CROP_ROWS))
-        top = pygame.transform.smoothscale(pygame.transform.flip(narrow, False, True),
-                                           (cr.STATE_W, cr.STATE_H * CROP_ROWS // cr.WINDOW_H))
+        # The surfaces in between are made once and scaled into.
+        kept, narrow, top, top_rgb = self._scaling
+        pygame.transform.smoothscale(kept, narrow.get_size(), narrow)
+        pygame.transform.smoothscale(pygame.transform.flip(narrow, False, True),
+                                     top.get_size(), top)
         frame = np.zeros((cr.STATE_H, cr.STATE_W, 3), np.uint8)
-        frame[: top.get_height()] = np.transpose(pygame.surfarray.pixels3d(top), (1, 0, 2))
+        frame[: len(top_rgb)] = top_rgb
         return frame

@@ -265,3 +265,67 @@ def pack(colors) -> np.ndarray:
     """[n, 3] RGB in 0..255 -> 0x00RRGGBB, the pixel value of a 32-bit pygame Surface."""
     c = np.asarray(colors, dtype=np.int64).reshape(-1, 3)
     return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
+
+
+@njit(cache=True)
+def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoom: float,
+                    tx: float, ty: float, first_row: int, right: int, bottom: int,
+                    max_dim: float):
+    """fast_render's culling and transform of quadrilaterals in one pass: which of
+    `polys` [n, 4, 2] (world coordinates) can touch a kept pixel, and their vertices as
+    `to_sdl` gives them. The rotation is pygame's `Vector2.rotate_rad` (`quarter` 0..3 for
+    its exact quarter turns, else -1 and cos, sin), then `* zoom + translation`: the same
+    float64 operations, in the same order, as fast_render.to_screen.
+
+    Kept: the enclosing circle (`centers`, `radii`), 3 pixels wider, reaches the surface's
+    kept rows; the bounding box, 2 pixels wider, meets them; and a vertex lies within
+    `max_dim` of the surface (gymnasium's own test). Returns (indices, xs, ys)."""
+    n = polys.shape[0]
+    index = np.empty(n, np.int64)
+    xs = np.empty((n, 4), np.int64)
+    ys = np.empty((n, 4), np.int64)
+    px = np.empty(4)
+    py = np.empty(4)
+    k = 0
+    for i in range(n):
+        x, y = centers[i, 0], centers[i, 1]
+        if quarter == 0:
+            rx, ry = x, y
+        elif quarter == 1:
+            rx, ry = -y, x
+        elif quarter == 2:
+            rx, ry = -x, -y
+        elif quarter == 3:
+            rx, ry = y, -x
+        else:
+            rx, ry = c * x - s * y, s * x + c * y
+        cx, cy = rx * zoom + tx, ry * zoom + ty
+        r = radii[i] * zoom + 3.0
+        if cx + r < 0 or cx - r > right or cy + r < first_row or cy - r > bottom:
+            continue
+        near = False
+        for j in range(4):
+            x, y = polys[i, j, 0], polys[i, j, 1]
+            if quarter == 0:
+                rx, ry = x, y
+            elif quarter == 1:
+                rx, ry = -y, x
+            elif quarter == 2:
+                rx, ry = -x, -y
+            elif quarter == 3:
+                rx, ry = y, -x
+            else:
+                rx, ry = c * x - s * y, s * x + c * y
+            px[j], py[j] = rx * zoom + tx, ry * zoom + ty
+            if -max_dim <= px[j] <= right + max_dim and -max_dim <= py[j] <= bottom + max_dim:
+                near = True
+        if not near or px.max() < -2 or px.min() > right + 2:
+            continue
+        if py.max() < first_row - 2 or py.min() > bottom + 2:
+            continue
+        for j in range(4):
+            xs[k, j] = _int16(int(px[j]))
+            ys[k, j] = _int16(int(py[j]))
+        index[k] = i
+        k += 1
+    return index[:k], xs[:k], ys[:k]

@@ -64,6 +64,50 @@ def test_rotate_matches_pygame_bit_for_bit():
         np.testing.assert_array_equal(rotate(points, angle), expected)
 
 
+def test_select_polygons_culls_and_transforms_as_numpy_does():
+    """raster.select_polygons (one compiled pass) against the same culling and transform
+    written with fast_render.to_screen in numpy, on a real track seen from random places,
+    angles (exact quarter turns included) and zooms (the opening zoom-out included)."""
+    from gymnasium.envs.box2d import car_racing as cr
+
+    import raster
+    from fast_render import FIRST_KEPT_ROW, rotation, to_screen
+
+    env = make_env(renderer="fast")
+    env.reset(seed=4)
+    track = env.unwrapped
+    polys, centers, radii = track._polygons(), track._centers, track._radii
+    rng = np.random.default_rng(1)
+    w, h, m = cr.WINDOW_W, cr.WINDOW_H, cr.MAX_SHAPE_DIM
+    kept, culled = 0, 0
+    for trial in range(300):
+        angle = [0.0, np.pi / 2, -np.pi, 3 * np.pi / 2][trial % 4] if trial % 3 == 0 \
+            else rng.uniform(-8, 8)
+        zoom = rng.choice([0.6, rng.uniform(0.6, 16.2), 16.2])
+        trans = tuple(rng.uniform(-3000, 3000, 2) * zoom / 16.2 + [w / 2, h / 4])
+        c = to_screen(centers, zoom, trans, angle)
+        r = radii * zoom + 3.0
+        cand = np.flatnonzero((c[:, 0] + r >= 0) & (c[:, 0] - r <= w)
+                              & (c[:, 1] + r >= FIRST_KEPT_ROW) & (c[:, 1] - r <= h))
+        screen = to_screen(polys[cand], zoom, trans, angle)
+        low, high = screen.min(axis=1), screen.max(axis=1)
+        keep = ((high[:, 0] >= -2) & (low[:, 0] <= w + 2)
+                & (high[:, 1] >= FIRST_KEPT_ROW - 2) & (low[:, 1] <= h + 2))
+        near = ((screen[..., 0] >= -m) & (screen[..., 0] <= w + m)
+                & (screen[..., 1] >= -m) & (screen[..., 1] <= h + m))
+        keep &= near.any(axis=1)
+        expected = raster.to_sdl(screen[keep])
+        index, xs, ys = raster.select_polygons(polys, centers, radii, *rotation(angle), zoom,
+                                               trans[0], trans[1], FIRST_KEPT_ROW, w, h,
+                                               float(m))
+        assert index.tolist() == cand[keep].tolist(), trial
+        np.testing.assert_array_equal(xs, expected[..., 0])
+        np.testing.assert_array_equal(ys, expected[..., 1])
+        kept += len(index)
+        culled += len(polys) - len(index)
+    assert kept > 1000 and culled > 1000, (kept, culled)
+
+
 def test_renderer_choice_is_checked():
     with pytest.raises(ValueError, match="renderer"):
         make_env(renderer="opengl")

@@ -39,8 +39,8 @@ TWO_PI = 2.0 * math.pi
 VECTOR_EPSILON = 1e-6  # pygame's default Vector2.epsilon
 CROP_ROWS = 700  # rows of the 800-row surface above the indicator bar (84 of 96)
 FIRST_KEPT_ROW = 100  # before the vertical flip, rows 100..799 are the ones kept
-B = cr.PLAYFIELD
-FIELD = np.array([(B, B), (B, -B), (-B, -B), (-B, B)], dtype=np.float64)  # the background
+# the background polygon, gymnasium's `field`
+FIELD = cr.PLAYFIELD * np.array([(1, 1), (1, -1), (-1, -1), (-1, 1)], dtype=np.float64)
 
 
 def rotation(angle: float) -> tuple[int, float, float]:

@@ -267,6 +267,24 @@ def pack(colors) -> np.ndarray:
     return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
 
 
+@njit(cache=True, inline="always")
+def _to_screen(x: float, y: float, quarter: int, c: float, s: float, zoom: float, tx: float,
+               ty: float) -> tuple[float, float]:
+    """One point through fast_render.to_screen: pygame's `Vector2.rotate_rad` (`quarter`
+    0..3 for its exact quarter turns, else -1 and cos, sin), then `* zoom + translation`."""
+    if quarter == 0:
+        rx, ry = x, y
+    elif quarter == 1:
+        rx, ry = -y, x
+    elif quarter == 2:
+        rx, ry = -x, -y
+    elif quarter == 3:
+        rx, ry = y, -x
+    else:
+        rx, ry = c * x - s * y, s * x + c * y
+    return rx * zoom + tx, ry * zoom + ty
+
+
 @njit(cache=True)
 def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoom: float,
                     tx: float, ty: float, first_row: int, right: int, bottom: int,
@@ -288,35 +306,14 @@ def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoo
     py = np.empty(4)
     k = 0
     for i in range(n):
-        x, y = centers[i, 0], centers[i, 1]
-        if quarter == 0:
-            rx, ry = x, y
-        elif quarter == 1:
-            rx, ry = -y, x
-        elif quarter == 2:
-            rx, ry = -x, -y
-        elif quarter == 3:
-            rx, ry = y, -x
-        else:
-            rx, ry = c * x - s * y, s * x + c * y
-        cx, cy = rx * zoom + tx, ry * zoom + ty
+        cx, cy = _to_screen(centers[i, 0], centers[i, 1], quarter, c, s, zoom, tx, ty)
         r = radii[i] * zoom + 3.0
         if cx + r < 0 or cx - r > right or cy + r < first_row or cy - r > bottom:
             continue
         near = False
         for j in range(4):
-            x, y = polys[i, j, 0], polys[i, j, 1]
-            if quarter == 0:
-                rx, ry = x, y
-            elif quarter == 1:
-                rx, ry = -y, x
-            elif quarter == 2:
-                rx, ry = -x, -y
-            elif quarter == 3:
-                rx, ry = y, -x
-            else:
-                rx, ry = c * x - s * y, s * x + c * y
-            px[j], py[j] = rx * zoom + tx, ry * zoom + ty
+            px[j], py[j] = _to_screen(polys[i, j, 0], polys[i, j, 1], quarter, c, s, zoom,
+                                      tx, ty)
             if -max_dim <= px[j] <= right + max_dim and -max_dim <= py[j] <= bottom + max_dim:
                 near = True
         if not near or px.max() < -2 or px.min() > right + 2:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -351,14 +351,26 @@ class EpisodeError(Exception):
     """An episode file that is truncated, corrupt or of the wrong shape."""
 
 
-def list_episode_files(data_dir: str | os.PathLike) -> list[Path]:
-    """The `*.npz` files in `data_dir`, sorted; a UserError if there are none."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise UserError(f"{data_dir}/: folder not found (expected episode files, *.npz)")
-    files = sorted(p for p in data_dir.glob("*.npz") if not p.name.startswith("."))
-    if not files:
-        raise UserError(f"{data_dir}/: no episode files (*.npz) found")
+def list_episode_files(data_dir: str | os.PathLike | Sequence[str | os.PathLike]
+                       ) -> list[Path]:
+    """The `*.npz` files in `data_dir` (one folder, or several in turn), sorted within each
+    folder; a UserError if a folder has none, or if two folders hold the same episode
+    name (series.py names its outputs after the episodes)."""
+    dirs = [data_dir] if isinstance(data_dir, (str, os.PathLike)) else list(data_dir)
+    files: list[Path] = []
+    where: dict[str, Path] = {}
+    for folder in map(Path, dirs):
+        if not folder.is_dir():
+            raise UserError(f"{folder}/: folder not found (expected episode files, *.npz)")
+        found = sorted(p for p in folder.glob("*.npz") if not p.name.startswith("."))
+        if not found:
+            raise UserError(f"{folder}/: no episode files (*.npz) found")
+        for path in found:
+            if path.name in where:
+                raise UserError(f"{path}: the same episode name as {where[path.name]} "
+                                f"(expected distinct episode seeds in the data folders)")
+            where[path.name] = path
+        files += found
     return files
 
 

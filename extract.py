@@ -4,6 +4,11 @@ Each episode is saved as `OUT/<episode seed>.npz` with `obs` uint8 [T,64,64,3] a
 `action` float16 [T,3]. The policy is the agent with random weights: a controller
 with Cauchy weights of a random scale acting on z ~ N(0, I), h = 0.
 
+With `--controller FILE` the policy is a trained agent instead (V, M and that
+controller, as `model.py` drives it): the first step of the paper's iterative
+training, episodes that reach the speeds and parts of the track that random driving
+never sees, for training V and M again on both (`vae_train.py --data record agent`).
+
 The episode seeds of a run are drawn from the base seed (`--seed`), so the same
 command gives the same files and, after a crash, only makes those still missing.
 Several workers (`extract.bash`, or `mpirun -np K python extract.py`) split one list
@@ -39,6 +44,7 @@ from common import (
     writable_folder,
 )
 from env import make_env, squash_action
+from model import MODES, Agent, load_controller_params
 
 Z_SIZE = 32
 SEED_FILE = "extract_seed.txt"
@@ -113,6 +119,17 @@ def random_policy_episode(env, seed: int, max_frames: int) -> tuple[np.ndarray, 
     return np.stack(frames), np.asarray(actions, dtype=np.float16)
 
 
+def agent_episode(agent: Agent, env, seed: int, max_frames: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """One episode of a trained agent on the track of `seed`, z sampled from V with a
+    generator of the same seed; obs[t] is the frame seen before action[t]."""
+    steps: list = []
+    agent.rollout(env, np.random.default_rng(seed), seed=seed, max_steps=max_frames,
+                  record=steps)
+    return (np.stack([obs for obs, _ in steps]),
+            np.asarray([action for _, action in steps], dtype=np.float16))
+
+
 def is_complete(path: Path) -> bool:
     if not path.exists():
         return False
@@ -134,15 +151,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="this worker's index (default: MPI rank, else 0)")
     parser.add_argument("--num-workers", type=COUNT, default=None,
                         help="workers sharing the run (default: MPI size, else 1)")
+    parser.add_argument("--controller", default=None, metavar="FILE",
+                        help="drive with this trained controller (and --vae, --rnn, --mode) "
+                             "instead of the random policy")
+    parser.add_argument("--vae", default="vae/vae.json", help="V's weights, with --controller")
+    parser.add_argument("--rnn", default="rnn/rnn.json", help="M's weights, with --controller")
+    parser.add_argument("--mode", choices=sorted(MODES), default="zh",
+                        help="the controller's inputs, with --controller (model.py --mode)")
     args = parse_with_preset(parser, "extract", argv)
 
     index, count = worker_slot(args.worker_index, args.num_workers)
+    agent = None
+    if args.controller is not None:  # before anything is written: a bad file stops here
+        agent = Agent.from_files(args.vae, args.rnn, args.mode)
+        agent.controller.set_params(load_controller_params(args.controller, args.mode))
     out_dir = writable_folder(args.out, "episode files")
     base_seed = resolve_base_seed(out_dir, args.seed)
     seeds = episode_seeds(base_seed, count * args.trials)[index * args.trials:][: args.trials]
     if index == 0:
+        policy = f"controller {args.controller}" if agent else "random policy"
         print(f"extract: base seed {base_seed}, {count} worker(s) x {args.trials} episodes "
-              f"-> {out_dir}/", file=sys.stderr)
+              f"of the {policy} -> {out_dir}/", file=sys.stderr)
 
     todo = []
     for seed in seeds:
@@ -157,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     bar = progress(todo, desc=f"extract worker {index}", unit="ep", initial=done,
                    total=len(seeds), mininterval=1.0 if count == 1 else 10.0)
     for seed in bar:
-        obs, action = random_policy_episode(env, seed, args.max_frames)
+        if agent is None:
+            obs, action = random_policy_episode(env, seed, args.max_frames)
+        else:
+            obs, action = agent_episode(agent, env, seed, args.max_frames)
         atomic_savez(out_dir / f"{seed}.npz", obs=obs, action=action)
         frames_total += len(obs)
         bar.set_postfix(fps=f"{frames_total / (time.perf_counter() - start):.0f}")

@@ -6,7 +6,8 @@
 #   bash gpu_jobs.bash --preset tiny      # a preset reaches every stage
 #   VAE_ARGS="--epochs 1" RNN_ARGS="--steps 500" bash gpu_jobs.bash
 #
-# Folders (all overridable): DATA=record VAE_DIR=tf_vae SERIES=series RNN_DIR=tf_rnn
+# Folders (all overridable): DATA=record (several, space-separated, are trained on together:
+# DATA="record agent", see extract.py --controller) VAE_DIR=tf_vae SERIES=series RNN_DIR=tf_rnn
 # INITIAL_Z=tf_initial_z/initial_z.json, and INSTALL=. (weights go to INSTALL/vae/vae.json,
 # INSTALL/rnn/rnn.json, INSTALL/initial_z/initial_z.json). A stage whose output is
 # complete does nothing, so running the script again after a crash resumes it.
@@ -23,6 +24,7 @@ while (($#)); do
   esac
 done
 DATA=${DATA:-record}
+read -ra data <<<"$DATA"
 VAE_DIR=${VAE_DIR:-tf_vae}
 SERIES=${SERIES:-series}
 RNN_DIR=${RNN_DIR:-tf_rnn}
@@ -31,9 +33,9 @@ INSTALL=${INSTALL:-.}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 # shellcheck disable=SC2086  # *_ARGS are word lists on purpose
-"$PYTHON" vae_train.py --preset "$PRESET" --data "$DATA" --out "$VAE_DIR" ${VAE_ARGS:-}
+"$PYTHON" vae_train.py --preset "$PRESET" --data "${data[@]}" --out "$VAE_DIR" ${VAE_ARGS:-}
 # shellcheck disable=SC2086
-"$PYTHON" series.py --preset "$PRESET" --data "$DATA" --vae "$VAE_DIR/vae.json" --out "$SERIES" ${SERIES_ARGS:-}
+"$PYTHON" series.py --preset "$PRESET" --data "${data[@]}" --vae "$VAE_DIR/vae.json" --out "$SERIES" ${SERIES_ARGS:-}
 # shellcheck disable=SC2086
 "$PYTHON" rnn_train.py --preset "$PRESET" --series "$SERIES" --out "$RNN_DIR" --initial-z "$INITIAL_Z" ${RNN_ARGS:-}
 

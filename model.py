@@ -126,11 +126,14 @@ class Agent:
         return cls(NumpyVAE.from_json(vae_path), NumpyRNN.from_json(rnn_path), mode)
 
     def rollout(self, env, rng: np.random.Generator, seed: int | None = None,
-                max_steps: int = 1000, on_step=None, early_stop: int = 0) -> tuple[float, int]:
+                max_steps: int = 1000, on_step=None, early_stop: int = 0,
+                record: list | None = None) -> tuple[float, int]:
         """One episode; returns (total reward, steps). `seed` reseeds the env's track.
 
         `early_stop` N > 0 ends the episode after N consecutive steps of negative reward
         (no new tile): a training shortcut, off in the paper's loop and in evaluations.
+        `record`, a list, receives (observation, action) of every step: the frame the
+        agent saw and what it did (extract.py --controller).
         """
         obs, _ = env.reset(seed=seed)
         state = self.rnn.initial_state()
@@ -139,6 +142,8 @@ class Agent:
         while t < max_steps:
             z = self.vae.encode(obs, rng)
             action = self.controller.action(z, state[0])
+            if record is not None:
+                record.append((obs, action))
             obs, reward, terminated, truncated, _ = env.step(action)
             if uses_h:
                 state = self.rnn.step(z, action[None].astype(np.float32), state)

@@ -53,7 +53,8 @@ def load_series(path: Path) -> dict[str, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="record", help="folder of episode files")
+    parser.add_argument("--data", nargs="+", default=["record"], metavar="FOLDER",
+                        help="folders of episode files (several: trained on all of them)")
     parser.add_argument("--vae", default="tf_vae/vae.json", help="V's weights")
     parser.add_argument("--out", default="series", help="output folder")
     parser.add_argument("--batch-size", type=COUNT, default=1000, help="frames per encoder call")
@@ -98,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                      logvar=np.concatenate(logvars).astype(np.float16),
                      action=episode["action"].astype(np.float16))
     if encoded + done == 0:
-        raise UserError(f"{args.data}/: none of the {len(files)} episode files could be read "
-                        f"(warnings above); nothing encoded")
+        raise UserError(f"{'/, '.join(args.data)}/: none of the {len(files)} episode files "
+                        f"could be read (warnings above); nothing encoded")
     print(f"series: encoded {encoded} episodes into {out}/ ({done} were already there)",
           file=sys.stderr)
     return 0

@@ -94,7 +94,8 @@ def frame_dataset(files: list[Path], epoch: int, seed: int, batch_size: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="record", help="folder of episode files")
+    parser.add_argument("--data", nargs="+", default=["record"], metavar="FOLDER",
+                        help="folders of episode files (several: trained on all of them)")
     parser.add_argument("--out", default="tf_vae", help="output folder (vae.json, logs)")
     parser.add_argument("--epochs", type=COUNT, default=10)
     parser.add_argument("--batch-size", type=COUNT, default=100)
@@ -110,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     files, frames = count_frames(list_episode_files(args.data)[: args.max_files])
     steps_per_epoch = frames // args.batch_size
     if steps_per_epoch == 0:
-        raise UserError(f"{args.data}/: {frames} good frames, fewer than one batch "
-                        f"of {args.batch_size}")
+        raise UserError(f"{'/, '.join(args.data)}/: {frames} good frames, fewer than one "
+                        f"batch of {args.batch_size}")
     out = writable_folder(args.out, "V's weights, checkpoint and logs")
     total_steps = steps_per_epoch * args.epochs
 

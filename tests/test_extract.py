@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 from conftest import ROOT, run_script, script_env
 
-from common import iter_episodes, list_episode_files, load_episode
+from common import UserError, iter_episodes, list_episode_files, load_episode
 from env import make_env
 from extract import episode_seeds, random_policy_episode
+from model import Agent, load_controller_params
+
+SHIPPED = ("log/carracing.cma.4.32.best.json", "vae/vae.json", "rnn/rnn.json")
 
 
 def test_random_policy_actions_in_range():
@@ -55,6 +58,53 @@ def test_extract_writes_episode_files(tmp_path):
         a, b = load_episode(f), load_episode(tmp_path / "b" / f.name)
         np.testing.assert_array_equal(a["obs"], b["obs"])
         np.testing.assert_array_equal(a["action"], b["action"])
+
+
+def test_extract_with_a_trained_controller(tmp_path):
+    """--controller: the episodes are the shipped agent's own drive, step for step."""
+    controller, vae, rnn = SHIPPED
+    out = tmp_path / "agent"
+    proc = run_script("extract.py", "--controller", controller, "--vae", vae, "--rnn", rnn,
+                      "--trials", "2", "--max-frames", "120", "--seed", "3", "--out", str(out))
+    assert f"controller {controller}" in proc.stderr
+    files = list_episode_files(out)
+    assert {int(f.stem) for f in files} == set(episode_seeds(3, 2))
+    agent = Agent.from_files(ROOT / vae, ROOT / rnn)
+    agent.controller.set_params(load_controller_params(ROOT / controller))
+    env = make_env(full_episode=True, max_episode_steps=120)
+    for f in files:
+        seed, episode, steps = int(f.stem), load_episode(f), []
+        agent.rollout(env, np.random.default_rng(seed), seed=seed, max_steps=120, record=steps)
+        assert episode["obs"].shape == (120, 64, 64, 3)
+        np.testing.assert_array_equal(episode["obs"], np.stack([o for o, _ in steps]))
+        np.testing.assert_array_equal(
+            episode["action"], np.asarray([a for _, a in steps], np.float16))
+        _, random_action = random_policy_episode(env, seed, 120)
+        assert not np.array_equal(episode["action"], random_action)
+    env.close()
+
+
+def test_extract_bad_controller_writes_nothing(tmp_path):
+    bad = tmp_path / "c.json"
+    bad.write_text("[[1, 2, 3]]")
+    out = tmp_path / "agent"
+    proc = run_script("extract.py", "--controller", str(bad), "--trials", "1",
+                      "--max-frames", "5", "--seed", "3", "--out", str(out), check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and str(bad) in proc.stderr
+    assert "867" in proc.stderr  # what was expected
+    assert not out.exists()
+
+
+def test_episode_files_from_several_folders(tmp_path):
+    for name, seed in (("a", 1), ("b", 2)):
+        run_script("extract.py", "--trials", "2", "--max-frames", "5", "--seed", str(seed),
+                   "--out", str(tmp_path / name))
+    files = list_episode_files([tmp_path / "a", tmp_path / "b"])
+    assert files == list_episode_files(tmp_path / "a") + list_episode_files(tmp_path / "b")
+    (tmp_path / "b" / files[0].name).write_bytes(files[0].read_bytes())
+    with pytest.raises(UserError, match="the same episode name"):
+        list_episode_files([tmp_path / "a", tmp_path / "b"])
 
 
 def test_extract_without_seed_saves_it_for_resume(tmp_path):

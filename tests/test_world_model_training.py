@@ -121,6 +121,11 @@ def test_series_any_length(trained, record, tmp_path):
     s = load_series(tmp_path / "s/5.npz")
     assert s["mu"].shape == (37, 32)
     np.testing.assert_allclose(s["mu"][0], s["mu"][36], atol=1e-3)  # same frame, same code
+    # several data folders (random and agent episodes): every episode of each is encoded
+    run_script("series.py", "--data", str(record), str(data), "--vae",
+               str(trained / "tf_vae/vae.json"), "--out", str(tmp_path / "both"))
+    assert sorted(f.name for f in (tmp_path / "both").glob("*.npz")) == sorted(
+        [f.name for f in list_episode_files(record)] + ["5.npz"])
 
 
 def rnn_cmd(series, out, steps):

@@ -1,7 +1,8 @@
 """CMA-ES as an ask/tell object over the `cma` library (SPEC "CMA-ES training").
 
-Initial mean 0 and sigma 0.1, everything else the library's defaults, with weight
-decay applied as a penalty: fitness = reward - weight_decay * mean(theta^2), and
+Initial mean 0 (or a given controller's parameters) and sigma 0.1, everything else the
+library's defaults, with weight decay applied as a penalty:
+fitness = reward - weight_decay * mean(theta^2), and
 optionally (`max_sigma`) the overall step size clamped after every update. The whole
 state, random generator included, pickles, so training can stop and resume exactly.
 """
@@ -29,13 +30,17 @@ class CMAES:
     """ask() -> popsize candidate parameter vectors; tell(rewards) with higher = better."""
 
     def __init__(self, num_params: int, sigma_init: float = 0.1, popsize: int = 64,
-                 weight_decay: float = 0.01, seed: int = 0, max_sigma: float | None = None):
+                 weight_decay: float = 0.01, seed: int = 0, max_sigma: float | None = None,
+                 mean_init: np.ndarray | None = None):
         self.num_params, self.popsize, self.weight_decay = num_params, popsize, weight_decay
         self.max_sigma = max_sigma  # None: cma's step-size adaptation alone (the paper's)
+        x0 = np.zeros(num_params) if mean_init is None else np.asarray(mean_init, np.float64)
+        if x0.shape != (num_params,):
+            raise ValueError(f"initial mean of shape {x0.shape}, expected ({num_params},)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cma warns about settings it then uses
             self.es = cma.CMAEvolutionStrategy(
-                num_params * [0.0], sigma_init,
+                x0.tolist(), sigma_init,
                 {"popsize": popsize, "randn": _Randn(seed), "seed": np.nan, "verbose": -9})
         self.solutions: np.ndarray | None = None
 

@@ -50,7 +50,7 @@ from common import (
 )
 from env import make_env
 from es import CMAES
-from model import Agent, param_count
+from model import Agent, load_controller_params, param_count
 
 EVAL_EPISODES_PER_TASK = 16
 
@@ -150,10 +150,10 @@ class Run:
     """The master's state: ES, histories and best; all of it goes into the checkpoint, as
     plain data (lists, numbers, strings and the ES's own state) that any program reads."""
 
-    def __init__(self, args, num_params: int):
+    def __init__(self, args, num_params: int, mean_init: np.ndarray | None = None):
         self.es = CMAES(num_params, sigma_init=args.sigma_init, popsize=args.popsize,
                         weight_decay=args.weight_decay, seed=args.seed_start,
-                        max_sigma=args.max_sigma or None)
+                        max_sigma=args.max_sigma or None, mean_init=mean_init)
         self.gen, self.elapsed = 0, 0.0
         self.hist, self.hist_best, self.eval_log = [], [], []
         self.best_params, self.best_reward = None, None
@@ -282,7 +282,11 @@ def master(comm, agent, env, args) -> int:
     base = log_base(args)
     writable_folder(base.parent, "CMA-ES logs and the checkpoint")  # before any work
     num_params = param_count(args.mode)
-    run = load_run(base) if args.resume else Run(args, num_params)
+    if args.resume:
+        run = load_run(base)
+    else:
+        init = None if args.init is None else load_controller_params(args.init, args.mode)
+        run = Run(args, num_params, init)
     if not hasattr(run, "recent_means"):  # a checkpoint from before --average-last
         run.recent_means = []
     if not hasattr(run, "timing"):  # a checkpoint from before the timing log
@@ -354,6 +358,9 @@ def parse_args(argv: list[str] | None = None):
                              "generations' means, a candidate for the best controller "
                              "(0: off, the paper's loop); the search itself is unchanged")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--init", default=None, metavar="FILE",
+                        help="start the search's mean at this controller's parameters "
+                             "(default: zeros; a new run only, --resume takes the checkpoint's)")
     parser.add_argument("--log-dir", default="log")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")

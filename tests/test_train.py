@@ -226,3 +226,24 @@ def test_busy_fraction_of_round_robin_ranks():
     assert busy_fraction([1, 1, 1, 5], 1) == 1.0
     assert busy_fraction([1, 1, 1, 5], 2) == 8 / (2 * 6)  # ranks hold 1 + 1 and 1 + 5
     assert busy_fraction([1, 1, 1, 5], 4) == 8 / (4 * 5)  # one member each: the slowest
+
+
+def test_init_starts_the_search_at_a_controller(tmp_path):
+    """--init: generation 1 samples around the shipped controller, so with a small sigma the
+    population drives like it (from zeros every car drives straight on, half throttle,
+    and leaves the road at the first bend)."""
+    shipped = ["--vae", "vae/vae.json", "--rnn", "rnn/rnn.json"]
+    args = ["train.py", "-n", "4", "-t", "1", "-e", "1", "--max-steps", "300", "--eval_steps",
+            "5", "--generations", "1", "--sigma_init", "0.001", *shipped]
+    run_script(*args, "--log-dir", str(tmp_path / "zeros"))
+    run_script(*args, "--log-dir", str(tmp_path / "init"),
+               "--init", "log/carracing.cma.4.32.best.json")
+    mean_reward = {name: json.loads((tmp_path / name / f"{BASE}.hist.json").read_text())[0][2]
+                   for name in ("zeros", "init")}
+    assert mean_reward["init"] > mean_reward["zeros"] + 50, mean_reward
+    # a controller of another mode is refused before anything is written
+    proc = run_script(*args, "--log-dir", str(tmp_path / "bad"), "--mode", "z",
+                      "--init", "log/carracing.cma.4.32.best.json", check=False)
+    assert proc.returncode == 2 and "--mode zh" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert not list((tmp_path / "bad").glob("*.json"))

@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--initial-z-episodes", type=COUNT, default=1000)
     parser.add_argument("--checkpoint-every", type=COUNT, default=100, help="steps")
     parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--init", default=None, metavar="RNN_JSON",
+                        help="start from these weights of M instead of random ones (to train "
+                             "an M again on new episodes); a resumed run takes its checkpoint's")
     parser.add_argument("--untrained", action="store_true",
                         help="write M's initial weights for --seed to OUT/rnn.json, never "
                              "trained (the untrained-M agent of README's table), and stop; "
@@ -126,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         return write_untrained(writable_folder(args.out, "M's untrained weights"), args.seed)
 
     files = series_files(args.series)
+    if args.init is not None and not Path(args.init).is_file():
+        raise UserError(f"{args.init}: file not found (expected M's weights, rnn.json, "
+                        f"for --init)")
     out = writable_folder(args.out, "M's weights, checkpoint and logs")
     writable_file(args.initial_z, "initial_z.json")
     # TensorFlow only now that the settings and the data are known to be good
@@ -139,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     model = MDNRNN()
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "rnn.json"
-    progress = load_checkpoint(ckpt_path, model, optimizer) or {"step": 0}
+    progress = load_checkpoint(ckpt_path, model, optimizer)
+    if progress is None and args.init is not None:
+        model.load_json(args.init)
+    progress = progress or {"step": 0}
     step = progress["step"]
     if step >= args.steps:
         print(f"rnn_train: {json_path} already trained ({step} steps)", file=sys.stderr)

@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shuffle-buffer", type=COUNT, default=10000, help="frames")
     parser.add_argument("--checkpoint-every", type=COUNT, default=500, help="steps")
     parser.add_argument("--seed", type=SEED, default=0)
+    parser.add_argument("--init", default=None, metavar="VAE_JSON",
+                        help="start from these weights of V instead of random ones (to train "
+                             "a V again on new episodes); a resumed run takes its checkpoint's")
     args = parse_with_preset(parser, "vae_train", argv)
 
     files, frames = count_frames(list_episode_files(args.data)[: args.max_files])
@@ -113,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     if steps_per_epoch == 0:
         raise UserError(f"{'/, '.join(args.data)}/: {frames} good frames, fewer than one "
                         f"batch of {args.batch_size}")
+    if args.init is not None and not Path(args.init).is_file():
+        raise UserError(f"{args.init}: file not found (expected V's weights, vae.json, "
+                        f"for --init)")
     out = writable_folder(args.out, "V's weights, checkpoint and logs")
     total_steps = steps_per_epoch * args.epochs
 
@@ -127,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     model = ConvVAE(kl_tolerance=args.kl_tolerance, seed=args.seed)
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
-    saved = load_checkpoint(ckpt_path, model, optimizer) or {"step": 0}
+    saved = load_checkpoint(ckpt_path, model, optimizer)
+    if saved is None and args.init is not None:
+        model.load_json(args.init)
+    saved = saved or {"step": 0}
     step = saved["step"]
     if step >= total_steps:
         print(f"vae_train: {json_path} already trained ({step} steps, {args.epochs} epochs)",

@@ -199,3 +199,39 @@ def test_untrained_m_is_made_from_its_seed(tmp_path):
     state = rnn.step(np.zeros((1, 32), np.float32), np.zeros((1, 3), np.float32),
                      rnn.initial_state())
     assert np.all(np.isfinite(state[0]))
+
+
+def weights_vector(path) -> np.ndarray:
+    """Every number of a weights file (a JSON list of tensors), in order."""
+    return np.concatenate([np.ravel(np.asarray(t, np.float64))
+                           for t in json.loads(path.read_text())])
+
+
+def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
+    """--init: with a vanishing learning rate, training ends where it started; without it,
+    it starts from random weights, far from the given ones."""
+    given = trained / "tf_vae/vae.json"
+    tiny_lr = ("--learning-rate", "1e-12")
+    run_script(*vae_cmd(record, tmp_path / "v", 1, "--init", str(given), *tiny_lr))
+    run_script(*vae_cmd(record, tmp_path / "v0", 1, *tiny_lr))
+    start = weights_vector(given)
+    assert np.allclose(weights_vector(tmp_path / "v/vae.json"), start, atol=1e-6)
+    assert not np.allclose(weights_vector(tmp_path / "v0/vae.json"), start, atol=1e-2)
+
+    m = ["--series", str(trained / "series"), "--steps", "2", "--batch-size", "2",
+         "--seq-len", "20", *tiny_lr]
+    run_script("rnn_train.py", *m, "--out", str(tmp_path / "m0"), "--initial-z",
+               str(tmp_path / "m0/initial_z.json"))
+    given = tmp_path / "m0/rnn.json"
+    run_script("rnn_train.py", *m, "--out", str(tmp_path / "m"), "--initial-z",
+               str(tmp_path / "m/initial_z.json"), "--init", str(given), "--seed", "1")
+    assert np.allclose(weights_vector(tmp_path / "m/rnn.json"), weights_vector(given),
+                       atol=1e-6)
+    run_script("rnn_train.py", *m, "--out", str(tmp_path / "m1"), "--initial-z",
+               str(tmp_path / "m1/initial_z.json"), "--seed", "1")
+    assert not np.allclose(weights_vector(tmp_path / "m1/rnn.json"), weights_vector(given),
+                           atol=1e-2)
+    # a missing file: a one-line error naming it, before any training
+    proc = run_script(*vae_cmd(record, tmp_path / "v2", 1, "--init", str(tmp_path / "no.json")),
+                      check=False)
+    assert proc.returncode == 2 and "no.json" in proc.stderr and not (tmp_path / "v2").exists()

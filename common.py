@@ -215,11 +215,17 @@ def writable_file(path: str | os.PathLike, what: str) -> Path:
     return path
 
 
-def read_json(path: str | os.PathLike, what: str) -> object:
-    """Load a JSON file, or raise a UserError naming it and what it should hold."""
+def existing_file(path: str | os.PathLike, what: str) -> Path:
+    """`path` as a file that exists; otherwise a UserError naming it and what it should be."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: file not found (expected {what})")
+    return path
+
+
+def read_json(path: str | os.PathLike, what: str) -> object:
+    """Load a JSON file, or raise a UserError naming it and what it should hold."""
+    path = existing_file(path, what)
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

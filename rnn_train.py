@@ -27,6 +27,7 @@ from common import (  # noqa: E402
     ArgumentParser,
     UserError,
     atomic_write_json,
+    existing_file,
     import_tensorflow,
     parse_with_preset,
     progress,
@@ -129,9 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         return write_untrained(writable_folder(args.out, "M's untrained weights"), args.seed)
 
     files = series_files(args.series)
-    if args.init is not None and not Path(args.init).is_file():
-        raise UserError(f"{args.init}: file not found (expected M's weights, rnn.json, "
-                        f"for --init)")
+    if args.init is not None:
+        existing_file(args.init, "M's weights, rnn.json, for --init")
     out = writable_folder(args.out, "M's weights, checkpoint and logs")
     writable_file(args.initial_z, "initial_z.json")
     # TensorFlow only now that the settings and the data are known to be good
@@ -145,10 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     model = MDNRNN()
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "rnn.json"
-    progress = load_checkpoint(ckpt_path, model, optimizer)
-    if progress is None and args.init is not None:
-        model.load_json(args.init)
-    progress = progress or {"step": 0}
+    progress = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
     step = progress["step"]
     if step >= args.steps:
         print(f"rnn_train: {json_path} already trained ({step} steps)", file=sys.stderr)

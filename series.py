@@ -24,6 +24,7 @@ from common import (  # noqa: E402
     UserError,
     atomic_savez,
     atomic_write_text,
+    existing_file,
     iter_episodes,
     list_episode_files,
     parse_with_preset,
@@ -61,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_with_preset(parser, "series", argv)
 
     files = list_episode_files(args.data)
-    if not Path(args.vae).is_file():
-        raise UserError(f"{args.vae}: file not found (expected V's weights, vae.json)")
+    existing_file(args.vae, "V's weights, vae.json")
     out = writable_folder(args.out, "series files")
     # Series made with other weights of V are stale: encode everything again.
     vae_hash = hashlib.sha1(Path(args.vae).read_bytes()).hexdigest()

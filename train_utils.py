@@ -32,11 +32,15 @@ def save_progress(model: keras.Model, optimizer: keras.optimizers.Optimizer, jso
     return step
 
 
-def load_checkpoint(path: Path, model: keras.Model,
-                    optimizer: keras.optimizers.Optimizer) -> dict | None:
-    """Restore model and optimizer from `path`; the saved progress, or None if absent."""
+def load_checkpoint(path: Path, model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                    init: Path | str | None = None) -> dict | None:
+    """Restore model and optimizer from `path`; the saved progress, or None if absent. With
+    no checkpoint, the model starts from the weights file `init` when one is given (--init):
+    a resumed run always takes its checkpoint's."""
     optimizer.build(model.trainable_variables)
     if not path.exists():
+        if init is not None:
+            model.load_json(init)
         return None
     try:
         with np.load(path) as data:

@@ -26,6 +26,7 @@ from common import (  # noqa: E402
     ArgumentParser,
     EpisodeError,
     UserError,
+    existing_file,
     float_at_least,
     import_tensorflow,
     list_episode_files,
@@ -116,9 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if steps_per_epoch == 0:
         raise UserError(f"{'/, '.join(args.data)}/: {frames} good frames, fewer than one "
                         f"batch of {args.batch_size}")
-    if args.init is not None and not Path(args.init).is_file():
-        raise UserError(f"{args.init}: file not found (expected V's weights, vae.json, "
-                        f"for --init)")
+    if args.init is not None:
+        existing_file(args.init, "V's weights, vae.json, for --init")
     out = writable_folder(args.out, "V's weights, checkpoint and logs")
     total_steps = steps_per_epoch * args.epochs
 
@@ -133,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     model = ConvVAE(kl_tolerance=args.kl_tolerance, seed=args.seed)
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
-    saved = load_checkpoint(ckpt_path, model, optimizer)
-    if saved is None and args.init is not None:
-        model.load_json(args.init)
-    saved = saved or {"step": 0}
+    saved = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
     step = saved["step"]
     if step >= total_steps:
         print(f"vae_train: {json_path} already trained ({step} steps, {args.epochs} epochs)",

@@ -58,17 +58,21 @@ def rotate(xy: np.ndarray, angle: float) -> np.ndarray:
     """pygame's Vector2.rotate_rad on an [..., 2] array, bit for bit."""
     x, y = xy[..., 0], xy[..., 1]
     quarter, c, s = rotation(angle)
+    out = np.empty(np.shape(xy), np.float64)
     if quarter >= 0:
-        out = [(x, y), (-y, x), (-x, -y), (y, -x)][quarter]
-        return np.stack(out, axis=-1)
-    return np.stack([c * x - s * y, s * x + c * y], axis=-1)
+        out[..., 0], out[..., 1] = [(x, y), (-y, x), (-x, -y), (y, -x)][quarter]
+    else:
+        out[..., 0] = c * x - s * y
+        out[..., 1] = s * x + c * y
+    return out
 
 
 def to_screen(points: np.ndarray, zoom: float, translation, angle: float) -> np.ndarray:
     """World points [..., 2] -> surface coordinates, as gymnasium computes them."""
     p = rotate(points, angle)
-    return np.stack([p[..., 0] * zoom + translation[0], p[..., 1] * zoom + translation[1]],
-                    axis=-1)
+    p[..., 0] = p[..., 0] * zoom + translation[0]
+    p[..., 1] = p[..., 1] * zoom + translation[1]
+    return p
 
 
 def b2_mul(rotation: np.ndarray, vertices: np.ndarray) -> np.ndarray:
@@ -78,7 +82,10 @@ def b2_mul(rotation: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     vertices: float32 [n, 2]. Returns float64 [n, 2], the values pybox2d gives Python."""
     c, s, px, py = rotation[:, 0], rotation[:, 1], rotation[:, 2], rotation[:, 3]
     x, y = vertices[:, 0], vertices[:, 1]
-    return np.stack([(c * x - s * y) + px, (s * x + c * y) + py], axis=1).astype(np.float64)
+    out = np.empty((len(vertices), 2), np.float64)
+    out[:, 0] = (c * x - s * y) + px
+    out[:, 1] = (s * x + c * y) + py
+    return out
 
 
 def covers(quad: list, x0: float, y0: float, x1: float, y1: float) -> bool:
@@ -146,43 +153,51 @@ class FastCarRacing(cr.CarRacing):
         order, all vertices transformed in one pass with Box2D's float32 arithmetic."""
         car = self.car
         if getattr(self, "_car_cache", (None,))[0] is not car:
-            shapes = [[np.array(f.shape.vertices, np.float32) for f in obj.fixtures]
-                      for obj in car.drawlist]
-            self._car_cache = (car, shapes)
-        size = cd.SIZE
-        polygons, pieces, rows = [], [], 0  # (color, first row, rows) in drawing order
-        rot = []
-        for obj, shapes in zip(car.drawlist, self._car_cache[1], strict=True):
+            # every fixture's vertices, the body each belongs to, and each polygon's
+            # (body, first row, rows) in drawing order; wheels have one fixture each
+            shapes = [(k, np.array(f.shape.vertices, np.float32))
+                      for k, obj in enumerate(car.drawlist) for f in obj.fixtures]
+            owners = np.concatenate([np.full(len(v), k) for k, v in shapes])
+            starts = np.cumsum([0] + [len(v) for _, v in shapes])
+            polygons = [(k, int(starts[i]), len(v)) for i, (k, v) in enumerate(shapes)]
+            wheels = [k for k, obj in enumerate(car.drawlist) if "phase" in obj.__dict__]
+            self._car_cache = (car, np.concatenate([v for _, v in shapes]), owners,
+                               polygons, wheels, len(owners))
+        _, vertices, owners, polygons, wheels, rows = self._car_cache
+        bodies = []
+        for obj in car.drawlist:
             t = obj.transform
-            q = (t.q.c, t.q.s, t.position[0], t.position[1])
-            color = [int(c * 255) for c in obj.color]
-            for vertices in shapes:
-                polygons.append((color, rows, len(vertices)))
-                pieces.append(vertices)
-                rot += [q] * len(vertices)
-                rows += len(vertices)
-                if "phase" not in obj.__dict__:
-                    continue
-                a1, a2 = obj.phase, obj.phase + 1.2
-                s1, s2, c1, c2 = math.sin(a1), math.sin(a2), math.cos(a1), math.cos(a2)
-                if s1 > 0 and s2 > 0:
-                    continue
-                if s1 > 0:
-                    c1 = np.sign(c1)
-                if s2 > 0:
-                    c2 = np.sign(c2)
-                white = np.array([(-cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
-                                  (+cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
-                                  (+cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size),
-                                  (-cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size)], np.float32)
-                polygons.append((cd.WHEEL_WHITE, rows, 4))
-                pieces.append(white)
-                rot += [q] * 4
-                rows += 4
-        world = b2_mul(np.array(rot, np.float32), np.concatenate(pieces))
+            q, p = t.q, t.position
+            bodies.append((q.c, q.s, p[0], p[1]))
+        # the white stripe of each wheel, drawn right after it when visible
+        size, whites, white_owners, after = cd.SIZE, [], [], {}
+        for k in wheels:
+            a1 = car.drawlist[k].phase
+            a2 = a1 + 1.2
+            s1, s2, c1, c2 = math.sin(a1), math.sin(a2), math.cos(a1), math.cos(a2)
+            if s1 > 0 and s2 > 0:
+                continue
+            if s1 > 0:
+                c1 = np.sign(c1)
+            if s2 > 0:
+                c2 = np.sign(c2)
+            whites += [(-cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
+                       (+cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
+                       (+cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size),
+                       (-cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size)]
+            white_owners += [k] * 4
+            after[k] = rows + len(white_owners) - 4
+        if whites:
+            vertices = np.concatenate([vertices, np.array(whites, np.float32)])
+            owners = np.concatenate([owners, white_owners])
+        world = b2_mul(np.array(bodies, np.float32)[owners], vertices)
         points = to_screen(world, zoom, translation, angle).tolist()
-        for color, first, n in polygons:
-            pygame.draw.polygon(self.surf, color=color, points=points[first:first + n])
+        colors = [[int(c * 255) for c in obj.color] for obj in car.drawlist]
+        for k, first, n in polygons:
+            pygame.draw.polygon(self.surf, color=colors[k], points=points[first:first + n])
+            if k in after:
+                pygame.draw.polygon(self.surf, color=cd.WHEEL_WHITE,
+                                    points=points[after[k]:after[k] + 4])
 
     def _render(self, mode: str):
         if mode != "state_pixels" or "t" not in self.__dict__:

@@ -14,6 +14,8 @@ Pixels are a [rows, cols] uint32 view of a pygame Surface in the 0x00RRGGBB layo
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -326,3 +328,106 @@ def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoo
         index[k] = i
         k += 1
     return index[:k], xs[:k], ys[:k]
+
+# Pillow's `Image.resize(size, Image.BILINEAR)` for 8-bit RGB (libImaging/Resample.c):
+# a horizontal pass, then a vertical one, each with coefficients rounded to 22-bit
+# fixed point and the sum clipped to 0..255. The coefficients are computed here with
+# the same double-precision operations as `precompute_coeffs` and
+# `normalize_coeffs_8bpc`, so the compiled passes below give Pillow's bytes.
+
+PRECISION_BITS = 32 - 8 - 2
+
+
+def bilinear_coeffs(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pillow's `precompute_coeffs` (BILINEAR, the whole image as the box) then
+    `normalize_coeffs_8bpc`: (bounds [out, 2] of (first input, count), int64 [out, k])."""
+    scale = float(in_size) / out_size
+    filterscale = max(scale, 1.0)
+    support = 1.0 * filterscale
+    ksize = int(math.ceil(support)) * 2 + 1
+    bounds = np.zeros((out_size, 2), np.int64)
+    kk = np.zeros((out_size, ksize), np.int64)
+    for xx in range(out_size):
+        center = 0.0 + (xx + 0.5) * scale
+        ss = 1.0 / filterscale
+        xmin = max(int(center - support + 0.5), 0)
+        xmax = min(int(center + support + 0.5), in_size) - xmin
+        weights = []
+        for x in range(xmax):
+            w = abs((x + xmin - center + 0.5) * ss)
+            weights.append(1.0 - w if w < 1.0 else 0.0)
+        ww = 0.0
+        for w in weights:
+            ww += w
+        for x, w in enumerate(weights):
+            w = w / ww if ww != 0.0 else w
+            kk[xx, x] = int(-0.5 + w * (1 << PRECISION_BITS)) if w < 0 else int(
+                0.5 + w * (1 << PRECISION_BITS))
+        bounds[xx] = xmin, xmax
+    return bounds, kk
+
+
+def dense_taps(bounds: np.ndarray, kk: np.ndarray, in_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same coefficients as (first input, int32 [out, taps]) with one tap count for
+    every output: an output's window is moved inside the image and padded with zero
+    weights, which add nothing to Pillow's integer sums."""
+    taps = int(bounds[:, 1].max())
+    start = np.minimum(bounds[:, 0], in_size - taps)
+    weights = np.zeros((len(bounds), taps), np.int32)
+    for o, (first, count) in enumerate(bounds):
+        weights[o, first - start[o]:first - start[o] + count] = kk[o, :count]
+    return start, weights
+
+
+@njit(cache=True)
+def _resample_rgb(image, h_start, h_weights, v_start, v_weights):
+    """ImagingResampleInner for RGB with `dense_taps` coefficients: the horizontal pass
+    (each sum clipped to a byte), then the vertical pass on its rows."""
+    half = 1 << (PRECISION_BITS - 1)
+    cols = h_weights.shape[0]
+    first = v_start.min()
+    rows = (v_start + v_weights.shape[1]).max() - first
+    temp = np.empty((rows, cols * 3), np.int32)
+    for r in range(rows):
+        row = image[r + first]
+        for xx in range(cols):
+            s = h_start[xx]
+            a0 = a1 = a2 = half
+            for t in range(h_weights.shape[1]):
+                k = h_weights[xx, t]
+                a0 += np.int32(row[s + t, 0]) * k
+                a1 += np.int32(row[s + t, 1]) * k
+                a2 += np.int32(row[s + t, 2]) * k
+            temp[r, 3 * xx] = min(a0 >> PRECISION_BITS, 255)
+            temp[r, 3 * xx + 1] = min(a1 >> PRECISION_BITS, 255)
+            temp[r, 3 * xx + 2] = min(a2 >> PRECISION_BITS, 255)
+    out = np.empty((v_weights.shape[0], cols * 3), np.uint8)
+    acc = np.empty(cols * 3, np.int32)
+    for yy in range(v_weights.shape[0]):
+        s = v_start[yy] - first
+        acc[:] = half
+        for t in range(v_weights.shape[1]):
+            k = v_weights[yy, t]
+            src = temp[s + t]
+            for i in range(cols * 3):
+                acc[i] += src[i] * k
+        for i in range(cols * 3):
+            out[yy, i] = min(acc[i] >> PRECISION_BITS, 255)
+    return out.reshape(v_weights.shape[0], cols, 3)
+
+
+class BilinearResize:
+    """`Image.fromarray(rgb).resize((cols, rows), Image.BILINEAR)` as a uint8 array,
+    for one input size, with Pillow's fixed-point arithmetic (tests/test_env.py checks
+    it against Pillow byte for byte). Sums of non-negative weights: nothing below 0."""
+
+    def __init__(self, in_rows: int, in_cols: int, out_rows: int, out_cols: int):
+        self.in_shape = (in_rows, in_cols, 3)
+        self.h = dense_taps(*bilinear_coeffs(in_cols, out_cols), in_cols)
+        self.v = dense_taps(*bilinear_coeffs(in_rows, out_rows), in_rows)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if image.shape != self.in_shape or image.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 image of shape {self.in_shape}, "
+                             f"got {image.dtype} {image.shape}")
+        return _resample_rgb(image, *self.h, *self.v)

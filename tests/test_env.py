@@ -1,6 +1,7 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+from PIL import Image
 
 from env import CarRacingWrapper, make_env, process_frame, squash_action
 
@@ -31,6 +32,33 @@ def test_process_frame_known_content():
     assert 0 < out[0, 31, 0] < 200 or 0 < out[0, 32, 0] < 200
     # uniform frame stays uniform
     assert np.all(process_frame(np.full((96, 96, 3), 77, np.uint8)) == 77)
+
+
+def _pillow(frame):
+    image = Image.fromarray(np.ascontiguousarray(frame[:84]))
+    return np.asarray(image.resize((64, 64), Image.BILINEAR))
+
+
+def test_process_frame_is_pillows_bilinear_resize_byte_for_byte():
+    """process_frame's compiled resize gives Pillow's bytes: random noise, black and
+    white edges (every rounding case of the weights), and CarRacing's own frames."""
+    rng = np.random.default_rng(5)
+    frames = [rng.integers(0, 256, (96, 96, 3), dtype=np.uint8) for _ in range(300)]
+    frames += [rng.integers(0, 2, (96, 96, 3), dtype=np.uint8) * 255 for _ in range(300)]
+    frames += [np.full((96, 96, 3), v, np.uint8) for v in (0, 1, 127, 254, 255)]
+    env = gym.make("CarRacing-v3", continuous=True)
+    obs, _ = env.reset(seed=3)
+    for t in range(60):
+        obs = env.step(np.array([np.sin(t / 7), 0.5, 0.0]))[0]
+        frames.append(obs)
+    env.close()
+    for frame in frames:
+        np.testing.assert_array_equal(process_frame(frame), _pillow(frame))
+
+
+def test_bilinear_resize_refuses_another_shape():
+    with pytest.raises(ValueError, match="shape"):
+        process_frame(np.zeros((80, 96, 3), np.uint8))
 
 
 def _rollout(seed, actions):

@@ -50,7 +50,9 @@ class NumpyRNN:
         """One LSTM step on input [z, a]; z [B, 32], a [B, 3]; returns the new (h, c)."""
         h, c = state
         x = np.concatenate([np.reshape(z, (len(h), -1)), np.reshape(a, (len(h), -1)), h], 1)
-        i, j, f, o = np.split(x @ self.kernel + self.bias, 4, axis=1)
+        gates = x @ self.kernel + self.bias
+        n = self.hidden  # i, j, f, o: views of the four blocks, as np.split gives them
+        i, j, f, o = gates[:, :n], gates[:, n:2 * n], gates[:, 2 * n:3 * n], gates[:, 3 * n:]
         c = c * sigmoid(f + FORGET_BIAS) + sigmoid(i) * np.tanh(j)
         h = np.tanh(c) * sigmoid(o)
         return h.astype(np.float32), c.astype(np.float32)

@@ -41,6 +41,13 @@ CROP_ROWS = 700  # rows of the 800-row surface above the indicator bar (84 of 96
 FIRST_KEPT_ROW = 100  # before the vertical flip, rows 100..799 are the ones kept
 # the background polygon, gymnasium's `field`
 FIELD = cr.PLAYFIELD * np.array([(1, 1), (1, -1), (-1, -1), (-1, 1)], dtype=np.float64)
+# gymnasium's grass patches, the same on every track, with their enclosing circles
+_D = cr.GRASS_DIM
+GRASS = np.array([[(_D * x + _D, _D * y), (_D * x, _D * y), (_D * x, _D * y + _D),
+                   (_D * x + _D, _D * y + _D)]
+                  for x in range(-20, 20, 2) for y in range(-20, 20, 2)], np.float64)
+GRASS_CENTERS = GRASS.mean(axis=1)
+GRASS_RADII = np.linalg.norm(GRASS - GRASS_CENTERS[:, None], axis=2).max(1)
 
 
 def rotation(angle: float) -> tuple[int, float, float]:
@@ -108,15 +115,13 @@ class FastCarRacing(cr.CarRacing):
         built once per track. Colours are read at every frame: a tile takes the road
         colour when the car touches it."""
         if self._cached_road is not self.road_poly or self._cached_len != len(self.road_poly):
-            d = cr.GRASS_DIM
-            grass = [[(d * x + d, d * y), (d * x, d * y), (d * x, d * y + d),
-                      (d * x + d, d * y + d)]
-                     for x in range(-20, 20, 2) for y in range(-20, 20, 2)]
-            road = [[(p[0], p[1]) for p in poly] for poly, _ in self.road_poly]
-            self._polys = np.array(grass + road, dtype=np.float64).reshape(-1, 4, 2)
-            self._centers = self._polys.mean(axis=1)
-            self._radii = np.linalg.norm(self._polys - self._centers[:, None], axis=2).max(1)
-            self._num_grass = len(grass)
+            road = np.array([poly for poly, _ in self.road_poly], np.float64).reshape(-1, 4, 2)
+            centers = road.mean(axis=1)
+            radii = np.linalg.norm(road - centers[:, None], axis=2).max(1)
+            self._polys = np.concatenate([GRASS, road])
+            self._centers = np.concatenate([GRASS_CENTERS, centers])
+            self._radii = np.concatenate([GRASS_RADII, radii])
+            self._num_grass = len(GRASS)
             self._cached_road, self._cached_len = self.road_poly, len(self.road_poly)
         return self._polys
 

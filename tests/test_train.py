@@ -198,11 +198,16 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
         while alive(family) and time.time() - start < 10:
             time.sleep(0.1)
         assert not alive(family), f"a rank still runs {time.time() - start:.1f} s later"
-        # an interrupt during start-up (imports) prints Python's own KeyboardInterrupt
-        # traceback; no other exception may appear
-        errors = [line for line in err.splitlines()
-                  if re.match(r"\s*([\w.]+\.)?\w*(Error|Exception)\b", line)]
-        assert not errors, err[-2000:]
+        # An interrupt during start-up (imports) prints Python's own KeyboardInterrupt
+        # traceback, with whatever the library being imported raised on its way out (an
+        # enum class interrupted half made gives a KeyError). Once started, the program
+        # stops without a traceback, and no exception may appear.
+        if "KeyboardInterrupt" in err:  # a start-up traceback, never one through main()
+            assert "in run_main" not in err, err[-2000:]
+        else:
+            errors = [line for line in err.splitlines()
+                      if re.match(r"\s*([\w.]+\.)?\w*(Error|Exception)\b", line)]
+            assert not errors, err[-2000:]
         if checkpoint.exists():
             load_run(tmp_path / BASE)  # whole and readable
     run_script(*train_args(weights, tmp_path, 3, *(["--resume"] if checkpoint.exists() else [])))

@@ -16,7 +16,6 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 # isort: split
 
 import sys
-from pathlib import Path
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -28,6 +27,7 @@ from common import (  # noqa: E402
     ArgumentParser,
     UserError,
     atomic_save_png,
+    existing_file,
     iter_episodes,
     list_episode_files,
     run_main,
@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"{args.record}/: none of the episode files could be read "
                         f"(warnings above)")
     for path in (args.vae, args.rnn):
-        if not Path(path).is_file():
-            raise UserError(f"{path}: file not found (expected weights; run gpu_jobs.bash)")
+        existing_file(path, "weights; run gpu_jobs.bash")
     from vae.vae import ConvVAE
 
     vae = ConvVAE()

@@ -31,6 +31,7 @@ from common import (
     UserError,
     atomic_write,
     atomic_write_text,
+    existing_file,
     parse_with_preset,
     read_json,
     run_main,
@@ -120,9 +121,7 @@ class Agent:
     @classmethod
     def from_files(cls, vae_path, rnn_path, mode: str = "zh") -> Agent:
         for path, what in ((vae_path, "V's weights (vae.json)"), (rnn_path, "M's (rnn.json)")):
-            if not Path(path).is_file():
-                raise UserError(f"{path}: file not found (expected {what}; "
-                                f"run gpu_jobs.bash or pass --vae/--rnn)")
+            existing_file(path, f"{what}; run gpu_jobs.bash or pass --vae/--rnn")
         return cls(NumpyVAE.from_json(vae_path), NumpyRNN.from_json(rnn_path), mode)
 
     def rollout(self, env, rng: np.random.Generator, seed: int | None = None,

@@ -167,8 +167,8 @@ class FastCarRacing(cr.CarRacing):
             polygons = [(k, int(starts[i]), len(v)) for i, (k, v) in enumerate(shapes)]
             wheels = [k for k, obj in enumerate(car.drawlist) if "phase" in obj.__dict__]
             self._car_cache = (car, np.concatenate([v for _, v in shapes]), owners,
-                               polygons, wheels, len(owners))
-        _, vertices, owners, polygons, wheels, rows = self._car_cache
+                               polygons, wheels)
+        _, vertices, owners, polygons, wheels = self._car_cache
         bodies = []
         for obj in car.drawlist:
             t = obj.transform
@@ -191,7 +191,7 @@ class FastCarRacing(cr.CarRacing):
                        (+cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size),
                        (-cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size)]
             white_owners += [k] * 4
-            after[k] = rows + len(white_owners) - 4
+            after[k] = len(vertices) + len(white_owners) - 4  # its first row
         if whites:
             vertices = np.concatenate([vertices, np.array(whites, np.float32)])
             owners = np.concatenate([owners, white_owners])

@@ -329,6 +329,7 @@ def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoo
         k += 1
     return index[:k], xs[:k], ys[:k]
 
+
 # Pillow's `Image.resize(size, Image.BILINEAR)` for 8-bit RGB (libImaging/Resample.c):
 # a horizontal pass, then a vertical one, each with coefficients rounded to 22-bit
 # fixed point and the sum clipped to 0..255. The coefficients are computed here with

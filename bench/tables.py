@@ -5,8 +5,8 @@
 Each bench script prints its table between a `<!-- table NAME -->` line and a
 `<!-- /table -->` line (`print_table`). This puts every table of the log into the
 markdown file in place of the block with the same name, so that all of them come from
-one run, and names the ones it replaced. A block missing from either side is an error:
-nothing is written.
+one run, and names the ones it replaced. A block missing from either side, or a page
+with two blocks of one name, is an error: nothing is written.
 """
 
 from __future__ import annotations
@@ -57,7 +57,12 @@ def blocks(text: str) -> dict[str, str]:
 
 def replace_blocks(markdown: str, new: dict[str, str], where: str = "BENCHMARKS.md") -> str:
     """`markdown` with each named block's body replaced by `new`'s."""
-    old = blocks(markdown)
+    names = [m.group(1) for m in BLOCK.finditer(markdown)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserError(f"{where}: more than one block for table(s) {', '.join(twice)} "
+                        f"(expected one '<!-- table NAME -->' line for each)")
+    old = set(names)
     missing = sorted(set(new) - set(old))
     if missing:
         raise UserError(f"{where}: no block for table(s) {', '.join(missing)} "

@@ -43,13 +43,22 @@ def test_a_table_without_a_block_is_an_error():
         replace_blocks(PAGE, {"c": "x\n"})
 
 
+def test_a_page_with_two_blocks_of_one_name_is_an_error():
+    with pytest.raises(UserError, match="more than one block for table.s. a"):
+        replace_blocks(PAGE + PAGE.split("between\n")[0], {"b": "x\n"})
+
+
 def test_benchmarks_page_has_a_block_for_every_bench_table():
     """Otherwise `make bench` would stop at its last step."""
     printed = set()
     for script in (ROOT / "bench").glob("bench_*.py"):
         printed |= set(re.findall(r'print_table\(\s*"(\w+)"', script.read_text()))
     assert printed == {"extract", "world_model", "agent", "render", "numerics"}
-    assert set(blocks((ROOT / "BENCHMARKS.md").read_text())) == printed
+    page = (ROOT / "BENCHMARKS.md").read_text()
+    assert set(blocks(page)) == printed
+    assert len(re.findall(r"^<!-- table ", page, re.M)) == len(printed)
+    headings = re.findall(r"^## .*", page, re.M)
+    assert len(headings) == len(set(headings)), "a section of BENCHMARKS.md appears twice"
     run_all = (ROOT / "bench/run_all.bash").read_text()
     assert "bench/tables.py" in run_all
     for script in (ROOT / "bench").glob("bench_*.py"):

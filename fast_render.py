@@ -215,7 +215,7 @@ class FastCarRacing(cr.CarRacing):
             self._scaling = (
                 self._state_surf.subsurface((0, FIRST_KEPT_ROW, cr.WINDOW_W, CROP_ROWS)),
                 pygame.Surface((cr.STATE_W, CROP_ROWS)), top,
-                pygame.surfarray.pixels3d(top).transpose(1, 0, 2))  # [row, column, RGB] view
+                pygame.surfarray.pixels2d(top).T)  # [row, column] 0x00RRGGBB view
         self.surf = self._state_surf
         angle = -self.car.hull.angle
         zoom = 0.1 * cr.SCALE * max(1 - self.t, 0) + cr.ZOOM * cr.SCALE * min(self.t, 1)
@@ -241,10 +241,8 @@ class FastCarRacing(cr.CarRacing):
         # unflipped rows, flipping the narrow result, then filtering the rows gives the
         # same bytes as flipping first, with a 96-column flip instead of a 1000-column one.
         # The surfaces in between are made once and scaled into.
-        kept, narrow, top, top_rgb = self._scaling
+        kept, narrow, top, top_pixels = self._scaling
         pygame.transform.smoothscale(kept, narrow.get_size(), narrow)
         pygame.transform.smoothscale(pygame.transform.flip(narrow, False, True),
                                      top.get_size(), top)
-        frame = np.zeros((cr.STATE_H, cr.STATE_W, 3), np.uint8)
-        frame[: len(top_rgb)] = top_rgb
-        return frame
+        return raster.unpack_rgb(top_pixels, cr.STATE_H)

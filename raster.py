@@ -256,6 +256,21 @@ def draw_polygons(pixels, xs, ys, colors, first_row: int) -> None:
         _filled_polygon(pixels, xs[p], ys[p], colors[p], first_row, ints)
 
 
+@njit(cache=True)
+def unpack_rgb(pixels, rows: int):
+    """A uint8 [rows, cols, 3] RGB frame from 0x00RRGGBB `pixels`: its first rows, then
+    black rows up to `rows`."""
+    n, cols = pixels.shape
+    frame = np.zeros((rows, cols, 3), np.uint8)
+    for r in range(n):
+        for c in range(cols):
+            p = pixels[r, c]
+            frame[r, c, 0] = (p >> 16) & 255
+            frame[r, c, 1] = (p >> 8) & 255
+            frame[r, c, 2] = p & 255
+    return frame
+
+
 def to_sdl(points: np.ndarray) -> np.ndarray:
     """Float pixel coordinates -> the Sint16 values gfxdraw hands to SDL_gfx
     (Python's int(), i.e. truncation toward zero, then a 16-bit wrap)."""

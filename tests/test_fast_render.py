@@ -34,6 +34,7 @@ def test_same_observations_rewards_and_physics(seed, kind):
         steps += 1
         assert np.array_equal(obs_a, obs_b), f"step {steps}: observations differ"
         assert np.array_equal(ours.unwrapped.state[:84], theirs.unwrapped.state[:84])
+        assert not ours.unwrapped.state[84:].any()  # the indicator bar is not drawn
         assert (r_a, term_a, trunc_a) == (r_b, term_b, trunc_b)
         assert tuple(car_a.hull.position) == tuple(car_b.hull.position)
         if term_a or trunc_a:
@@ -52,6 +53,20 @@ def test_full_size_frames_come_from_gymnasium():
     frame = ours.render()
     assert frame.shape == (400, 600, 3)
     np.testing.assert_array_equal(frame, theirs.render())
+
+
+def test_unpack_rgb_reads_what_pixels3d_reads():
+    import pygame
+
+    from raster import unpack_rgb
+
+    surface = pygame.Surface((96, 84))
+    pixels = pygame.surfarray.pixels2d(surface).T
+    pixels[:] = np.random.default_rng(0).integers(0, 1 << 24, pixels.shape)
+    frame = unpack_rgb(pixels, 96)
+    assert frame.shape == (96, 96, 3) and frame.dtype == np.uint8
+    np.testing.assert_array_equal(frame[:84], pygame.surfarray.pixels3d(surface).transpose(1, 0, 2))
+    assert not frame[84:].any()
 
 
 def test_rotate_matches_pygame_bit_for_bit():

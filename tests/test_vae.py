@@ -8,7 +8,7 @@ import tensorflow as tf
 from conftest import SHARED  # noqa: F401  (keeps sys.path set-up)
 
 from common import UserError
-from vae.numpy_vae import VAE_SHAPES, NumpyVAE
+from vae.numpy_vae import VAE_SHAPES, NumpyVAE, conv2d_valid
 from vae.vae import ConvVAE, Deconv1x1, vae_losses
 
 
@@ -88,3 +88,22 @@ def test_kl_floor():
     assert float(kl) == pytest.approx(64.0, rel=1e-5)
     assert float(loss) == pytest.approx(float(r_loss) + 64.0, rel=1e-5)
     assert float(r_loss) > 0 and math.isfinite(float(r_loss))
+
+
+def test_conv_relu_is_the_scalar_maximum_bit_for_bit():
+    """conv2d_valid takes the ReLU against an array of zeros (faster): the same bits as
+    against the scalar 0, zeros and negative zeros included."""
+    special = np.array([-0.0, 0.0, -1.0, np.nan, 2.0] * 20, np.float32)
+    assert np.maximum(special, 0.0).tobytes() == np.maximum(special, np.zeros_like(special)).tobytes()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 9, 9, 4)).astype(np.float32)
+    x[0, :4] = 0.0  # windows of zeros: sums of signed zeros
+    x[1, :2] = -0.0
+    kernel = rng.standard_normal((4, 4, 4, 6)).astype(np.float32)
+    for bias in (rng.standard_normal(6).astype(np.float32), np.array([0.0, -0.0] * 3, np.float32)):
+        k = kernel.reshape(-1, 6)
+        windows = np.lib.stride_tricks.sliding_window_view(x, (4, 4), axis=(1, 2))[:, ::2, ::2]
+        expected = np.maximum((windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 64) @ k)
+                              .reshape(2, 3, 3, 6) + bias, 0.0)
+        got = conv2d_valid(x, kernel, bias, 2)
+        assert got.tobytes() == expected.tobytes()

@@ -94,7 +94,8 @@ def test_conv_relu_is_the_scalar_maximum_bit_for_bit():
     """conv2d_valid takes the ReLU against an array of zeros (faster): the same bits as
     against the scalar 0, zeros and negative zeros included."""
     special = np.array([-0.0, 0.0, -1.0, np.nan, 2.0] * 20, np.float32)
-    assert np.maximum(special, 0.0).tobytes() == np.maximum(special, np.zeros_like(special)).tobytes()
+    zeros = np.zeros_like(special)
+    assert np.maximum(special, 0.0).tobytes() == np.maximum(special, zeros).tobytes()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 9, 9, 4)).astype(np.float32)
     x[0, :4] = 0.0  # windows of zeros: sums of signed zeros

@@ -5,10 +5,11 @@
 1. steps/s of the shipped agent (vae/vae.json, rnn/rnn.json, log/*.best.json) driving
    whole episodes (model.py's rollout: fast renderer, numpy V, M and C) against the bare
    CarRacing-v3 stepping the same actions on the same seeds (so it draws the same views;
-   also shown: random actions), and against the same agent on gymnasium's renderer;
-   target >= 0.85 x the bare environment;
-2. seconds per CMA-ES generation (population 8, 1 episode each) with 1 and with 2 MPI
-   processes, alternated, best of --repeats runs each; target speed-up >= 1.8 x.
+   also shown: random actions), and against the same agent on gymnasium's renderer; each
+   the best of --repeats runs, alternated; target >= 0.85 x the bare environment;
+2. seconds per CMA-ES generation (population 8, 1 episode each; the evaluation round of
+   `timing.json`) with 1 and with 2 MPI processes, alternated, best of --repeats runs
+   each; target speed-up >= 1.8 x.
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ def seconds_per_generation(procs: int, log_dir: Path, max_steps: int) -> float:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(procs), *cmd]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True,
                    env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
-    hist = json.loads((log_dir / "carracing.cma.1.8.hist.json").read_text())
-    return hist[-1][1] / len(hist)
+    # each generation's evaluation round, timed to the millisecond (hist.json's seconds
+    # are whole numbers, too coarse for rounds of a few seconds)
+    timing = json.loads((log_dir / "carracing.cma.1.8.timing.json").read_text())
+    return sum(wall for _, _, wall, _ in timing) / len(timing)
 
 
 def main() -> None:
@@ -95,9 +98,15 @@ def main() -> None:
     agent = Agent.from_files(VAE, RNN)
     agent.controller.set_params(load_controller_params(controller))
     bare = bare_steps_per_s(seeds, args.frames)
+    # Best of --repeats each, alternated: a run of two episodes drifts by about 5% with
+    # this machine. The replay steps the actions of the first run.
     ours, actions = agent_steps_per_s(agent, seeds, args.frames)
     replay = replay_steps_per_s(seeds, actions)
     theirs, _ = agent_steps_per_s(agent, seeds, args.frames, renderer="gymnasium")
+    for _ in range(args.repeats - 1):
+        ours = max(ours, agent_steps_per_s(agent, seeds, args.frames)[0])
+        replay = max(replay, replay_steps_per_s(seeds, actions))
+        theirs = max(theirs, agent_steps_per_s(agent, seeds, args.frames, "gymnasium")[0])
     # Alternated, best of --repeats each: this machine's speed drifts between runs.
     one, two = float("inf"), float("inf")
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,18 +116,21 @@ def main() -> None:
     steps = f"{args.episodes} x {args.frames}-step episodes"
     print_table("agent", ["what", "figure", "ratio", "target"], [
         [f"bare `CarRacing-v3`, random actions ({steps})", f"{bare:.1f} steps/s", "", ""],
-        ["bare `CarRacing-v3`, the agent's own actions (same tracks and views)",
+        [f"bare `CarRacing-v3`, the agent's own actions (same tracks and views; best of "
+         f"{args.repeats})",
          f"{replay:.1f} steps/s", "1.00", ""],
         [f"the shipped agent (`{controller.relative_to(ROOT)}`) on gymnasium's renderer, "
-         f"V + M + C in the loop", f"{theirs:.1f} steps/s ({1e3 / theirs:.2f} ms a step)",
+         f"V + M + C in the loop (best of {args.repeats})",
+         f"{theirs:.1f} steps/s ({1e3 / theirs:.2f} ms a step)",
          f"{theirs / replay:.2f} x bare on the same actions", ""],
-        ["the shipped agent on the fast renderer (`model.py`'s rollout)",
+        [f"the shipped agent on the fast renderer (`model.py`'s rollout; best of "
+         f"{args.repeats})",
          f"{ours:.1f} steps/s ({1e3 / ours:.2f} ms a step)",
          f"{ours / replay:.2f} x bare on the same actions, {ours / theirs:.2f} x on "
          f"gymnasium's renderer", ">= 0.85 x bare"],
         [f"CMA-ES generation, pop 8 x 1 episode x {args.gen_steps} steps, 1 process "
-         f"(best of {args.repeats})", f"{one:.1f} s", "", ""],
-        [f"the same, `mpirun -np 2` (best of {args.repeats}, alternating)", f"{two:.1f} s",
+         f"(its evaluation round, best of {args.repeats})", f"{one:.2f} s", "", ""],
+        [f"the same, `mpirun -np 2` (best of {args.repeats}, alternating)", f"{two:.2f} s",
          f"{one / two:.2f} x faster", ">= 1.80"]])
 
 

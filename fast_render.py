@@ -95,16 +95,6 @@ def b2_mul(rotation: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     return out
 
 
-def covers(quad: list, x0: float, y0: float, x1: float, y1: float) -> bool:
-    """Whether the convex quadrilateral (4 points) contains the rectangle's four corners."""
-    signs = set()
-    for (ax, ay), (bx, by) in zip(quad, quad[1:] + quad[:1], strict=True):
-        for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-            cross = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
-            signs.add(cross > 0 if cross != 0 else None)
-    return signs in ({True}, {False})
-
-
 class FastCarRacing(cr.CarRacing):
     """gymnasium's CarRacing with a faster `state_pixels` renderer (see the module doc)."""
 
@@ -141,6 +131,13 @@ class FastCarRacing(cr.CarRacing):
             colors = raster.pack([self._color(i) for i in index.tolist()])
             # gfxdraw.aapolygon then gfxdraw.filled_polygon for each, in order (raster.py)
             raster.draw_polygons(self._pixels, xs, ys, colors, FIRST_KEPT_ROW)
+
+    def _background(self) -> int:
+        """The background colour as a pixel value, packed again only when it changes."""
+        key = self.bg_color.tobytes()
+        if key != getattr(self, "_background_key", None):
+            self._background_key, self._background_value = key, int(raster.pack(self.bg_color)[0])
+        return self._background_value
 
     def _draw_field(self, screen: np.ndarray) -> None:
         """The background polygon (the playfield, on the surface at `screen`), where it
@@ -195,8 +192,10 @@ class FastCarRacing(cr.CarRacing):
         if whites:
             vertices = np.concatenate([vertices, np.array(whites, np.float32)])
             owners = np.concatenate([owners, white_owners])
-        world = b2_mul(np.array(bodies, np.float32)[owners], vertices)
-        points = to_screen(world, zoom, translation, angle).tolist()
+        # b2_mul then to_screen, compiled in one pass (the same arithmetic)
+        points = raster.body_points_to_screen(
+            np.array(bodies, np.float32)[owners], vertices, *rotation(angle), zoom,
+            translation[0], translation[1]).tolist()
         colors = [[int(c * 255) for c in obj.color] for obj in car.drawlist]
         for k, first, n in polygons:
             pygame.draw.polygon(self.surf, color=colors[k], points=points[first:first + n])
@@ -224,11 +223,14 @@ class FastCarRacing(cr.CarRacing):
         trans = pygame.math.Vector2((scroll_x, scroll_y)).rotate_rad(angle)
         trans = (cr.WINDOW_W / 2 + trans[0], cr.WINDOW_H / 4 + trans[1])
 
-        field = to_screen(FIELD, zoom, trans, angle)
-        if covers(field.tolist(), -3, -3, cr.WINDOW_W + 3, cr.WINDOW_H + 3):
+        # to_screen and covers of the background polygon, compiled in one pass
+        field, covered = raster.field_to_screen(FIELD, *rotation(angle), zoom, trans[0],
+                                                trans[1], -3.0, -3.0, cr.WINDOW_W + 3.0,
+                                                cr.WINDOW_H + 3.0)
+        if covered:
             # The background polygon covers the whole surface, its edges (and their
             # anti-aliasing) beyond it: filling gives the same pixels, much faster.
-            self._pixels[FIRST_KEPT_ROW:] = raster.pack(self.bg_color)[0]
+            self._pixels[FIRST_KEPT_ROW:] = self._background()
         else:
             self._pixels[FIRST_KEPT_ROW:] = 0  # what a new pygame.Surface holds
             self._draw_field(field)

@@ -345,6 +345,48 @@ def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoo
     return index[:k], xs[:k], ys[:k]
 
 
+@njit(cache=True)
+def body_points_to_screen(bodies, vertices, quarter: int, c: float, s: float, zoom: float,
+                          tx: float, ty: float):
+    """fast_render.b2_mul then fast_render.to_screen in one pass, the same operations in the
+    same types: Box2D's `transform * v` in float32 (bodies float32 [n, 4] of q.c, q.s, p.x,
+    p.y for each vertex's body; vertices float32 [n, 2]), then pygame's rotation, zoom
+    and translation in float64 (`quarter`, `c`, `s` as `select_polygons` takes them)."""
+    out = np.empty((len(vertices), 2), np.float64)
+    for i in range(len(vertices)):
+        bc, bs, px, py = bodies[i, 0], bodies[i, 1], bodies[i, 2], bodies[i, 3]
+        x, y = vertices[i, 0], vertices[i, 1]
+        wx = np.float64((bc * x - bs * y) + px)
+        wy = np.float64((bs * x + bc * y) + py)
+        out[i, 0], out[i, 1] = _to_screen(wx, wy, quarter, c, s, zoom, tx, ty)
+    return out
+
+
+@njit(cache=True)
+def field_to_screen(field, quarter: int, c: float, s: float, zoom: float, tx: float,
+                    ty: float, x0: float, y0: float, x1: float, y1: float):
+    """The background polygon `field` [4, 2] (world) on the surface, as
+    fast_render.to_screen gives it, and whether it contains the rectangle (x0, y0)-(x1, y1):
+    every corner strictly on the same side of every edge (fast_render.covers)."""
+    screen = np.empty((4, 2), np.float64)
+    for i in range(4):
+        screen[i, 0], screen[i, 1] = _to_screen(field[i, 0], field[i, 1], quarter, c, s, zoom,
+                                                tx, ty)
+    positive = negative = False
+    for i in range(4):
+        ax, ay = screen[i, 0], screen[i, 1]
+        bx, by = screen[(i + 1) % 4, 0], screen[(i + 1) % 4, 1]
+        for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+            cross = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+            if cross > 0:
+                positive = True
+            elif cross < 0:
+                negative = True
+            else:
+                return screen, False
+    return screen, positive != negative
+
+
 # Pillow's `Image.resize(size, Image.BILINEAR)` for 8-bit RGB (libImaging/Resample.c):
 # a horizontal pass, then a vertical one, each with coefficients rounded to 22-bit
 # fixed point and the sum clipped to 0..255. The coefficients are computed here with

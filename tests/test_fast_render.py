@@ -145,6 +145,61 @@ def test_b2_mul_matches_box2d_bit_for_bit():
             np.testing.assert_array_equal(b2_mul(rotation, vertices), expected)
 
 
+def transforms(count: int):
+    """Random (angle, zoom, translation) of the renderer, exact quarter turns included."""
+    rng = np.random.default_rng(7)
+    for k in range(count):
+        angle = (k % 4) * np.pi / 2 if k % 3 == 0 else float(rng.uniform(-7, 7))
+        zoom = float(rng.choice([0.6, 16.2, rng.uniform(0.5, 20)]))
+        yield angle, zoom, (float(rng.uniform(-3e4, 3e4)), float(rng.uniform(-3e4, 3e4)))
+
+
+def test_car_points_are_b2_mul_then_to_screen_bit_for_bit():
+    from fast_render import b2_mul, rotation, to_screen
+    from raster import body_points_to_screen
+
+    rng = np.random.default_rng(0)
+    for angle, zoom, trans in transforms(200):
+        bodies = rng.uniform(-300, 300, (20, 4)).astype(np.float32)
+        bodies[:, :2] = rng.uniform(-1, 1, (20, 2))
+        vertices = rng.uniform(-2, 2, (20, 2)).astype(np.float32)
+        expected = to_screen(b2_mul(bodies, vertices), zoom, trans, angle)
+        got = body_points_to_screen(bodies, vertices, *rotation(angle), zoom, *trans)
+        assert got.tobytes() == expected.tobytes()
+
+
+def covers(quad: list, x0: float, y0: float, x1: float, y1: float) -> bool:
+    """Whether the convex quadrilateral (4 points) contains the rectangle's four corners."""
+    signs = set()
+    for (ax, ay), (bx, by) in zip(quad, quad[1:] + quad[:1], strict=True):
+        for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+            cross = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+            signs.add(cross > 0 if cross != 0 else None)
+    return signs in ({True}, {False})
+
+
+def test_field_to_screen_is_to_screen_and_covers():
+    """The background polygon's place on the surface and whether it covers the surface:
+    both as numpy and Python compute them, on views where it does and where it does not."""
+    from fast_render import FIELD, rotation, to_screen
+    from raster import field_to_screen
+
+    outcomes = set()
+    for angle, zoom, trans in transforms(400):
+        expected = to_screen(FIELD, zoom, trans, angle)
+        screen, covered = field_to_screen(FIELD, *rotation(angle), zoom, *trans, -3.0, -3.0,
+                                          1003.0, 803.0)
+        assert screen.tobytes() == expected.tobytes()
+        assert covered == covers(expected.tolist(), -3, -3, 1003, 803)
+        outcomes.add(covered)
+    assert outcomes == {True, False}
+    square = np.array([(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)])
+    _, touching = field_to_screen(square, 0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 5.0, 5.0)
+    assert not touching and not covers(square.tolist(), 0, 0, 5, 5)  # a corner on an edge
+    _, inside = field_to_screen(square, 0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 5.0, 5.0)
+    assert inside and covers(square.tolist(), 1, 1, 5, 5)
+
+
 @pytest.mark.parametrize("first_row", [0, 100])
 def test_raster_draws_what_gfxdraw_draws(first_row):
     """raster.draw_polygons against pygame.gfxdraw.aapolygon + filled_polygon, on

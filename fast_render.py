@@ -102,8 +102,9 @@ class FastCarRacing(cr.CarRacing):
 
     def _polygons(self) -> np.ndarray:
         """The grass patches then the road tiles, [N, 4, 2], in gymnasium's drawing order;
-        built once per track. Colours are read at every frame: a tile takes the road
-        colour when the car touches it."""
+        built once per track, with each one's colour array (`_color_refs`). Colours are
+        read from those arrays at every frame: gymnasium changes a tile's in place, to
+        the road colour, when the car touches it."""
         if self._cached_road is not self.road_poly or self._cached_len != len(self.road_poly):
             road = np.array([poly for poly, _ in self.road_poly], np.float64).reshape(-1, 4, 2)
             centers = road.mean(axis=1)
@@ -111,14 +112,10 @@ class FastCarRacing(cr.CarRacing):
             self._polys = np.concatenate([GRASS, road])
             self._centers = np.concatenate([GRASS_CENTERS, centers])
             self._radii = np.concatenate([GRASS_RADII, radii])
-            self._num_grass = len(GRASS)
+            self._color_refs = ([self.grass_color] * len(GRASS)
+                                + [color for _, color in self.road_poly])
             self._cached_road, self._cached_len = self.road_poly, len(self.road_poly)
         return self._polys
-
-    def _color(self, i: int):
-        if i < self._num_grass:
-            return self.grass_color
-        return self.road_poly[i - self._num_grass][1]
 
     def _draw_track(self, zoom: float, translation, angle: float) -> None:
         """The grass patches and road tiles that can touch a kept pixel, culled and
@@ -128,7 +125,8 @@ class FastCarRacing(cr.CarRacing):
             polys, self._centers, self._radii, *rotation(angle), zoom, translation[0],
             translation[1], FIRST_KEPT_ROW, cr.WINDOW_W, cr.WINDOW_H, float(cr.MAX_SHAPE_DIM))
         if len(index):
-            colors = raster.pack([self._color(i) for i in index.tolist()])
+            refs = self._color_refs
+            colors = raster.pack([refs[i] for i in index.tolist()])
             # gfxdraw.aapolygon then gfxdraw.filled_polygon for each, in order (raster.py)
             raster.draw_polygons(self._pixels, xs, ys, colors, FIRST_KEPT_ROW)
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import ROOT, run_script, script_env
 
 from common import read_json
@@ -98,3 +99,39 @@ def test_published_details_are_the_published_scores():
         expected = 1000 * visited / total - 0.1 * steps - 100 * int(r["left_playfield"])
         assert abs(float(r["reward"]) - expected) < 1e-6, r
     assert (ROOT / "docs/worst_track.png").stat().st_size > 10000
+
+
+ITERATIVE = ROOT / "log/iterative"  # the candidate past the recipe (docs/results.md)
+
+
+def published_rewards(path: Path) -> np.ndarray:
+    """Seeds 0..99's rewards from `model.py norender`'s output, checked against its summary."""
+    lines = path.read_text().split("\n")
+    rewards = dict(line.split() for line in lines[:100])
+    assert sorted(int(i) for i in rewards) == list(range(100))
+    rewards = np.array([float(rewards[str(i)]) for i in range(100)])
+    assert lines[100] == f"average_reward {np.mean(rewards)} stdev {np.std(rewards)}"
+    return rewards
+
+
+@pytest.mark.parametrize("base", ["carracing.cma.4.32", "carracing.cma.8.32"])
+def test_iterative_runs_ship_their_logs_scores_and_details(base):
+    """The round of iterative training and its continuation with 8 episodes a member:
+    logs, the 100-track scores the docs quote, and the details behind them."""
+    check_logs(str(ITERATIVE / base))
+    rewards = published_rewards(ITERATIVE / f"{base}.score.txt")
+    rows = list(csv.DictReader((ITERATIVE / f"{base}.tracks.csv").read_text().splitlines()))
+    assert [float(r["reward"]) for r in rows] == list(rewards)
+    quoted = f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}"
+    assert quoted in (ROOT / "docs/results.md").read_text()
+    if base.endswith(".8.32"):
+        assert quoted in (ROOT / "README.md").read_text()
+
+
+def test_iterative_candidate_replays_its_published_tracks():
+    """Its first track again from the shipped files, as the README says to re-score it."""
+    proc = run_script("model.py", "norender", "log/iterative/carracing.cma.8.32.best.json",
+                      "--vae", "log/iterative/vae.json", "--rnn", "log/iterative/rnn.json",
+                      "--trials", "1")
+    published = published_rewards(ITERATIVE / "carracing.cma.8.32.score.txt")
+    assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]

@@ -117,12 +117,13 @@ class FastCarRacing(cr.CarRacing):
             self._cached_road, self._cached_len = self.road_poly, len(self.road_poly)
         return self._polys
 
-    def _draw_track(self, zoom: float, translation, angle: float) -> None:
+    def _draw_track(self, zoom: float, translation, turn: tuple[int, float, float]) -> None:
         """The grass patches and road tiles that can touch a kept pixel, culled and
-        transformed in one compiled pass (raster.select_polygons), then drawn in order."""
+        transformed in one compiled pass (raster.select_polygons), then drawn in order.
+        `turn` is the view's `rotation(angle)`."""
         polys = self._polygons()
         index, xs, ys = raster.select_polygons(
-            polys, self._centers, self._radii, *rotation(angle), zoom, translation[0],
+            polys, self._centers, self._radii, *turn, zoom, translation[0],
             translation[1], FIRST_KEPT_ROW, cr.WINDOW_W, cr.WINDOW_H, float(cr.MAX_SHAPE_DIM))
         if len(index):
             refs = self._color_refs
@@ -148,9 +149,10 @@ class FastCarRacing(cr.CarRacing):
         raster.draw_polygons(self._pixels, points[..., 0], points[..., 1],
                              raster.pack(self.bg_color), FIRST_KEPT_ROW)
 
-    def _draw_car(self, zoom: float, translation, angle: float) -> None:
+    def _draw_car(self, zoom: float, translation, turn: tuple[int, float, float]) -> None:
         """gymnasium's `Car.draw(draw_particles=False)`: the same polygons in the same
-        order, all vertices transformed in one pass with Box2D's float32 arithmetic."""
+        order, all vertices transformed in one pass with Box2D's float32 arithmetic.
+        `turn` is the view's `rotation(angle)`."""
         car = self.car
         if getattr(self, "_car_cache", (None,))[0] is not car:
             # every fixture's vertices, the body each belongs to, and each polygon's
@@ -192,7 +194,7 @@ class FastCarRacing(cr.CarRacing):
             owners = np.concatenate([owners, white_owners])
         # b2_mul then to_screen, compiled in one pass (the same arithmetic)
         points = raster.body_points_to_screen(
-            np.array(bodies, np.float32)[owners], vertices, *rotation(angle), zoom,
+            np.array(bodies, np.float32)[owners], vertices, *turn, zoom,
             translation[0], translation[1]).tolist()
         colors = [[int(c * 255) for c in obj.color] for obj in car.drawlist]
         for k, first, n in polygons:
@@ -221,8 +223,9 @@ class FastCarRacing(cr.CarRacing):
         trans = pygame.math.Vector2((scroll_x, scroll_y)).rotate_rad(angle)
         trans = (cr.WINDOW_W / 2 + trans[0], cr.WINDOW_H / 4 + trans[1])
 
-        # to_screen and covers of the background polygon, compiled in one pass
-        field, covered = raster.field_to_screen(FIELD, *rotation(angle), zoom, trans[0],
+        turn = rotation(angle)  # for the field, the track and the car alike
+        # the background polygon's place and whether it covers the surface, in one pass
+        field, covered = raster.field_to_screen(FIELD, *turn, zoom, trans[0],
                                                 trans[1], -3.0, -3.0, cr.WINDOW_W + 3.0,
                                                 cr.WINDOW_H + 3.0)
         if covered:
@@ -232,8 +235,8 @@ class FastCarRacing(cr.CarRacing):
         else:
             self._pixels[FIRST_KEPT_ROW:] = 0  # what a new pygame.Surface holds
             self._draw_field(field)
-        self._draw_track(zoom, trans, angle)
-        self._draw_car(zoom, trans, angle)
+        self._draw_track(zoom, trans, turn)
+        self._draw_car(zoom, trans, turn)
         # Only the rows that are kept, 100..799 (rows 0..699 once flipped). No indicator
         # bar, no score text: both lie in rows 700..799 of the flipped picture, which the
         # observation crops away; scaling only the rows above gives the same pixels there.

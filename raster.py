@@ -367,7 +367,8 @@ def field_to_screen(field, quarter: int, c: float, s: float, zoom: float, tx: fl
                     ty: float, x0: float, y0: float, x1: float, y1: float):
     """The background polygon `field` [4, 2] (world) on the surface, as
     fast_render.to_screen gives it, and whether it contains the rectangle (x0, y0)-(x1, y1):
-    every corner strictly on the same side of every edge (fast_render.covers)."""
+    every corner strictly on the same side of every edge (a corner on an edge is not
+    contained)."""
     screen = np.empty((4, 2), np.float64)
     for i in range(4):
         screen[i, 0], screen[i, 1] = _to_screen(field[i, 0], field[i, 1], quarter, c, s, zoom,

@@ -28,6 +28,16 @@ def read(path):
     return read_json(path, "a shipped JSON file")
 
 
+def published_rewards(path: Path) -> np.ndarray:
+    """Seeds 0..99's rewards from `model.py norender`'s output, checked against its summary."""
+    lines = path.read_text().split("\n")
+    rewards = dict(line.split() for line in lines[:100])
+    assert sorted(int(i) for i in rewards) == list(range(100))
+    rewards = np.array([float(rewards[str(i)]) for i in range(100)])
+    assert lines[100] == f"average_reward {np.mean(rewards)} stdev {np.std(rewards)}"
+    return rewards
+
+
 def test_shipped_weights_load():
     vae = NumpyVAE.from_json(ROOT / "vae/vae.json")
     NumpyRNN.from_json(ROOT / "rnn/rnn.json")
@@ -62,15 +72,9 @@ def test_shipped_logs_record_the_evaluation_that_chose_the_controller():
 
 
 def test_published_score_is_the_shipped_agents():
-    lines = SCORE.read_text().split("\n")
-    rewards = dict(line.split() for line in lines[:100])
-    assert sorted(int(i) for i in rewards) == list(range(100))
-    rewards = np.array([float(rewards[str(i)]) for i in range(100)])
-    summary = lines[100]
-    assert summary == f"average_reward {np.mean(rewards)} stdev {np.std(rewards)}"
-    mean = float(summary.split()[1])
+    rewards = published_rewards(SCORE)
     readme = (ROOT / "README.md").read_text()
-    assert f"{mean:.1f} +/- {np.std(rewards):.1f}" in readme
+    assert f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}" in readme
     assert re.search(r"log/carracing\.cma\.\d+\.\d+\.best\.json", readme)
     # the first two tracks again, as a user runs them: the same rewards, to the last bit,
     # on any x86-64 CPU with AVX2 (numerics.py pins the arithmetic): in one process; with
@@ -102,16 +106,6 @@ def test_published_details_are_the_published_scores():
 
 
 ITERATIVE = ROOT / "log/iterative"  # the candidate past the recipe (docs/results.md)
-
-
-def published_rewards(path: Path) -> np.ndarray:
-    """Seeds 0..99's rewards from `model.py norender`'s output, checked against its summary."""
-    lines = path.read_text().split("\n")
-    rewards = dict(line.split() for line in lines[:100])
-    assert sorted(int(i) for i in rewards) == list(range(100))
-    rewards = np.array([float(rewards[str(i)]) for i in range(100)])
-    assert lines[100] == f"average_reward {np.mean(rewards)} stdev {np.std(rewards)}"
-    return rewards
 
 
 @pytest.mark.parametrize("base", ["carracing.cma.4.32", "carracing.cma.8.32"])

@@ -7,7 +7,7 @@ import shlex
 import numpy as np
 import pytest
 from conftest import ROOT, run_script
-from test_shipped import check_logs
+from test_shipped import check_logs, published_rewards
 
 from common import UserError
 from model import MODES, load_controller_params
@@ -67,11 +67,7 @@ def test_row_logs_record_the_evaluation_that_chose_it(row):
 def test_readme_quotes_the_rows_score_file(row):
     """mean +/- standard deviation and median of the 100 tracks in the row's score file,
     which is `model.py norender`'s output for seeds 0..99."""
-    lines = (ROOT / row["scores"].strip("`")).read_text().split("\n")
-    rewards = dict(line.split() for line in lines[:100])
-    assert sorted(int(i) for i in rewards) == list(range(100))
-    rewards = np.array([float(rewards[str(i)]) for i in range(100)])
-    assert lines[100] == f"average_reward {np.mean(rewards)} stdev {np.std(rewards)}"
+    rewards = published_rewards(ROOT / row["scores"].strip("`"))
     quoted = re.fullmatch(r"([\d.]+) \+/- ([\d.]+) \(median ([\d.]+)\)", row["this project"])
     assert quoted, row["this project"]
     assert quoted.groups() == (f"{np.mean(rewards):.1f}", f"{np.std(rewards):.1f}",

@@ -6,6 +6,16 @@
 #   RUN=runs/other SEED=3 bash reproduce.bash   # another run folder and seed
 #   PRESET=tiny RUN=runs/check bash reproduce.bash   # the same stages in a minute
 #   GENERATIONS=60 bash reproduce.bash          # carry CMA-ES on past the preset's count
+#   ITERATE=1 bash reproduce.bash               # one round of iterative training, then a
+#                                               # refinement with 8 episodes a member
+#
+# ITERATE=1 (laptop and tiny presets) adds the paper's iterative training after a shorter
+# first CMA-ES (GENERATIONS, 30 on the laptop preset): the first controller drives new
+# tracks (agent_drives), V and M are trained again from scratch on half the random episodes
+# and those drives (world_model_2), CMA-ES starts again from zero on the new V and M
+# (cma_es_2, ROUND2_GENERATIONS, 40), and its best controller is carried on with 8 episodes
+# a member and a smaller step size (refine, REFINE_GENERATIONS, 25). Everything of the
+# second round is under $RUN/round2/; the evaluation, plot and GIF are of the last stage.
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
@@ -21,9 +31,30 @@ RUN=${RUN:-runs/$PRESET}
 SEED=${SEED:-1}
 WORKERS=${WORKERS:-2}
 GENERATIONS=${GENERATIONS:-}
+ITERATE=${ITERATE:-0}
 source common.bash
 require_int SEED 0
 require_int WORKERS 1
+if [[ "$ITERATE" != 0 && "$ITERATE" != 1 ]]; then
+  echo "reproduce.bash: error: ITERATE=$ITERATE: expected 0 or 1" >&2
+  exit 2
+fi
+if ((ITERATE)); then
+  # The second round's sizes: the agent's drives (episodes in all, frames each; half the
+  # frames V and M see, the other half are half the random episodes), first-round,
+  # second-round and refinement generations, and the refinement's episodes and step size.
+  case "$PRESET" in
+    laptop) drives=(200 1000) round1=30 round2=40 refine=25 refine_episodes=8 refine_sigma=0.07 ;;
+    tiny) drives=(4 200) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07 ;;
+    *) echo "reproduce.bash: error: ITERATE=1 with PRESET=$PRESET: expected the laptop or tiny preset" >&2
+       exit 2 ;;
+  esac
+  GENERATIONS=${GENERATIONS:-$round1}
+  ROUND2_GENERATIONS=${ROUND2_GENERATIONS:-$round2}
+  REFINE_GENERATIONS=${REFINE_GENERATIONS:-$refine}
+  require_int ROUND2_GENERATIONS 1
+  require_int REFINE_GENERATIONS 1
+fi
 generations=()
 if [[ -n "$GENERATIONS" ]]; then
   require_int GENERATIONS 1
@@ -72,12 +103,55 @@ DATA=$RUN/record VAE_DIR=$RUN/tf_vae SERIES=$RUN/series RNN_DIR=$RUN/tf_rnn \
   INITIAL_Z=$RUN/tf_initial_z/initial_z.json INSTALL=$RUN \
   VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset "$PRESET"
 
-LOG_BASE=$("$PYTHON" train.py --preset "$PRESET" --log-dir "$RUN/log" --print-log-base)
-stage cma_es "CMA-ES over MPI on $WORKERS processes -> $RUN/log/"
-resume=()
-[[ -f "$LOG_BASE.checkpoint.pkl" ]] && resume=(--resume)
-NP=$WORKERS bash gce_train.bash --preset "$PRESET" -s "$SEED" "${WEIGHTS[@]}" --log-dir "$RUN/log" \
-  "${resume[@]}" "${generations[@]}"
+cma_es_stage() {  # NAME WHAT LOG_DIR TRAIN_ARGS...: CMA-ES over MPI, resumed if begun
+  local name=$1 what=$2 log_dir=$3 base
+  shift 3
+  base=$("$PYTHON" train.py --preset "$PRESET" --log-dir "$log_dir" --print-log-base "$@")
+  stage "$name" "$what"
+  local resume=()
+  if [[ -f "$base.checkpoint.pkl" ]]; then  # carry on; --init only starts a new run
+    resume=(--resume)
+    local args=() k
+    for ((k = 1; k <= $#; k++)); do
+      if [[ ${!k} == --init ]]; then k=$((k + 1)); else args+=("${!k}"); fi
+    done
+    set -- "${args[@]}"
+  fi
+  NP=$WORKERS bash gce_train.bash --preset "$PRESET" -s "$SEED" --log-dir "$log_dir" "${resume[@]}" "$@"
+  FINAL_BASE=$base
+}
+cma_es_stage cma_es "CMA-ES over MPI on $WORKERS processes -> $RUN/log/" "$RUN/log" \
+  "${WEIGHTS[@]}" "${generations[@]}"
+LOG_BASE=$FINAL_BASE
+
+if ((ITERATE)); then
+  R2=$RUN/round2
+  stage agent_drives "the first controller drives new tracks -> $R2/agent; half the random episodes -> $R2/random"
+  WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --controller "$LOG_BASE.best.json" "${WEIGHTS[@]}" \
+    --trials $(((drives[0] + WORKERS - 1) / WORKERS)) --max-frames "${drives[1]}" --seed $((SEED + 100)) \
+    --out "$R2/agent"
+  "$PYTHON" check_record.py "$R2/agent"
+  if [[ ! -d "$R2/random" ]]; then  # every other random episode, linked (no copies)
+    rm -rf "$R2/.random.tmp"
+    mkdir -p "$R2/.random.tmp"
+    find "$RUN/record" -maxdepth 1 -name '[!.]*.npz' -printf '%f\n' | sort | awk 'NR % 2 == 1' |
+      while read -r name; do ln -s "../../record/$name" "$R2/.random.tmp/$name"; done
+    mv "$R2/.random.tmp" "$R2/random"
+  fi
+
+  stage world_model_2 "V, series and M again, on $R2/random and $R2/agent -> $R2/{vae,rnn,initial_z}"
+  DATA="$R2/random $R2/agent" VAE_DIR=$R2/tf_vae SERIES=$R2/series RNN_DIR=$R2/tf_rnn \
+    INITIAL_Z=$R2/tf_initial_z/initial_z.json INSTALL=$R2 \
+    VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset "$PRESET"
+  WEIGHTS=(--vae "$R2/vae/vae.json" --rnn "$R2/rnn/rnn.json")
+
+  cma_es_stage cma_es_2 "CMA-ES from zero on the new V and M -> $R2/log/" "$R2/log" \
+    "${WEIGHTS[@]}" --generations "$ROUND2_GENERATIONS"
+  cma_es_stage refine "its best controller carried on, $refine_episodes episodes a member -> $R2/log/" \
+    "$R2/log" "${WEIGHTS[@]}" --init "$FINAL_BASE.best.json" -e "$refine_episodes" \
+    --sigma_init "$refine_sigma" --generations "$REFINE_GENERATIONS"
+  LOG_BASE=$FINAL_BASE
+fi
 
 stage evaluate "the best controller on tracks it never trained on (seeds 0, 1, 2, ...)"
 if [[ ! -s "$RUN/score.txt" || "$LOG_BASE.best.json" -nt "$RUN/score.txt" ]]; then
@@ -94,6 +168,8 @@ stage plot_and_video "progress plot and a video of the best controller"
     --out "$RUN/agent.gif"
 
 close_stage ""
+round2_line=""
+((ITERATE)) && round2_line=$'\n  round2/                 the second round: agent/, random/, V and M, log/'
 echo
 echo "=== done in $(($(date +%s) - start)) s this time; wall-clock of every stage, all runs:"
 awk -F'\t' 'NR > 1 { sub(/ \((interrupted|killed)\)$/, "", $1); t[$1] += $2; all += $2
@@ -103,8 +179,8 @@ awk -F'\t' 'NR > 1 { sub(/ \((interrupted|killed)\)$/, "", $1); t[$1] += $2; all
 cat <<SUMMARY
 Run folder: $RUN/
   record/                 episodes ($(ls "$RUN/record" | grep -c '\.npz$') files)
-  vae/ rnn/ initial_z/    the trained weights (training logs in tf_vae/, tf_rnn/)
-  log/                    CMA-ES logs: $(basename "$LOG_BASE").{json,hist.json,best.json,hist_best.json,log.json}
+  vae/ rnn/ initial_z/    the trained weights (training logs in tf_vae/, tf_rnn/)${round2_line}
+  log/                    CMA-ES logs: ${LOG_BASE#"$RUN"/}.{json,hist.json,best.json,hist_best.json,log.json}
   progress.png            training progress     agent.gif   the best controller driving
   stage_times.tsv         wall-clock of every stage, every time this script ran
 Best controller on the test tracks: $(tail -n 1 "$RUN/score.txt")

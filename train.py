@@ -298,7 +298,8 @@ def master(comm, agent, env, args) -> int:
     start = time.time() - run.elapsed
     print(f"train: population {args.popsize} ({args.num_episode} episodes each) on "
           f"{comm.Get_size()} process(es); logs {base}.*; "
-          + (f"resuming after generation {run.gen}" if run.gen else "starting"),
+          + (f"resuming after generation {run.gen}" if run.gen else "starting")
+          + (f" from the controller {args.init}" if args.init and not args.resume else ""),
           file=sys.stderr)
     bar = progress(initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen",
                    interval=0)  # in a log, a line for every generation

@@ -161,6 +161,9 @@ CASES = [
     ("reproduce.bash", {"RUN": "{out}/run", "WORKERS": "-2"}),
     ("reproduce.bash", {"RUN": "{out}/run", "SEED": "1.5"}),
     ("reproduce.bash", {"RUN": "{out}/run", "GENERATIONS": "0"}),
+    ("reproduce.bash", {"RUN": "{out}/run", "ITERATE": "2"}),
+    ("reproduce.bash", {"RUN": "{out}/run", "ITERATE": "1", "PRESET": "paper"}),
+    ("reproduce.bash", {"RUN": "{out}/run", "ITERATE": "1", "REFINE_GENERATIONS": "x"}),
 ]
 
 

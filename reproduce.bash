@@ -14,7 +14,7 @@
 # tracks (agent_drives), V and M are trained again from scratch on half the random episodes
 # and those drives (world_model_2), CMA-ES starts again from zero on the new V and M
 # (cma_es_2, ROUND2_GENERATIONS, 40), and its best controller is carried on with 8 episodes
-# a member and a smaller step size (refine, REFINE_GENERATIONS, 25). Everything of the
+# a member and a smaller step size (refine, REFINE_GENERATIONS, 20). Everything of the
 # second round is under $RUN/round2/; the evaluation, plot and GIF are of the last stage.
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
@@ -44,7 +44,7 @@ if ((ITERATE)); then
   # frames V and M see, the other half are half the random episodes), first-round,
   # second-round and refinement generations, and the refinement's episodes and step size.
   case "$PRESET" in
-    laptop) drives=(200 1000) round1=30 round2=40 refine=25 refine_episodes=8 refine_sigma=0.07 ;;
+    laptop) drives=(200 1000) round1=30 round2=40 refine=20 refine_episodes=8 refine_sigma=0.07 ;;
     tiny) drives=(4 200) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07 ;;
     *) echo "reproduce.bash: error: ITERATE=1 with PRESET=$PRESET: expected the laptop or tiny preset" >&2
        exit 2 ;;

@@ -98,10 +98,13 @@ stage extract "random-policy episodes -> $RUN/record"
 WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --seed "$SEED" --out "$RUN/record"
 "$PYTHON" check_record.py "$RUN/record"
 
+train_world_model() {  # FOLDER DATA: V, series and M on DATA, all under FOLDER
+  DATA=$2 VAE_DIR=$1/tf_vae SERIES=$1/series RNN_DIR=$1/tf_rnn \
+    INITIAL_Z=$1/tf_initial_z/initial_z.json INSTALL=$1 \
+    VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset "$PRESET"
+}
 stage world_model "V, series, M, then install the weights -> $RUN/{tf_vae,series,tf_rnn,vae,rnn,initial_z}"
-DATA=$RUN/record VAE_DIR=$RUN/tf_vae SERIES=$RUN/series RNN_DIR=$RUN/tf_rnn \
-  INITIAL_Z=$RUN/tf_initial_z/initial_z.json INSTALL=$RUN \
-  VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset "$PRESET"
+train_world_model "$RUN" "$RUN/record"
 
 cma_es_stage() {  # NAME WHAT LOG_DIR TRAIN_ARGS...: CMA-ES over MPI, resumed if begun
   local name=$1 what=$2 log_dir=$3 base
@@ -109,14 +112,7 @@ cma_es_stage() {  # NAME WHAT LOG_DIR TRAIN_ARGS...: CMA-ES over MPI, resumed if
   base=$("$PYTHON" train.py --preset "$PRESET" --log-dir "$log_dir" --print-log-base "$@")
   stage "$name" "$what"
   local resume=()
-  if [[ -f "$base.checkpoint.pkl" ]]; then  # carry on; --init only starts a new run
-    resume=(--resume)
-    local args=() k
-    for ((k = 1; k <= $#; k++)); do
-      if [[ ${!k} == --init ]]; then k=$((k + 1)); else args+=("${!k}"); fi
-    done
-    set -- "${args[@]}"
-  fi
+  [[ -f "$base.checkpoint.pkl" ]] && resume=(--resume)  # then train.py ignores --init
   NP=$WORKERS bash gce_train.bash --preset "$PRESET" -s "$SEED" --log-dir "$log_dir" "${resume[@]}" "$@"
   FINAL_BASE=$base
 }
@@ -140,9 +136,7 @@ if ((ITERATE)); then
   fi
 
   stage world_model_2 "V, series and M again, on $R2/random and $R2/agent -> $R2/{vae,rnn,initial_z}"
-  DATA="$R2/random $R2/agent" VAE_DIR=$R2/tf_vae SERIES=$R2/series RNN_DIR=$R2/tf_rnn \
-    INITIAL_Z=$R2/tf_initial_z/initial_z.json INSTALL=$R2 \
-    VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset "$PRESET"
+  train_world_model "$R2" "$R2/random $R2/agent"
   WEIGHTS=(--vae "$R2/vae/vae.json" --rnn "$R2/rnn/rnn.json")
 
   cma_es_stage cma_es_2 "CMA-ES from zero on the new V and M -> $R2/log/" "$R2/log" \

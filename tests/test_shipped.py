@@ -129,3 +129,24 @@ def test_iterative_candidate_replays_its_published_tracks():
                       "--trials", "1")
     published = published_rewards(ITERATIVE / "carracing.cma.8.32.score.txt")
     assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]
+
+
+ITERATE = ROOT / "log/iterate"  # ITERATE=1's first run (docs/results.md), without V and M
+
+
+@pytest.mark.parametrize("base", ["round1/carracing.cma.4.32", "round2/carracing.cma.4.32",
+                                  "round2/carracing.cma.8.32"])
+def test_iterate_run_ships_its_logs(base):
+    """Each CMA-ES stage of the `ITERATE=1` run keeps its five logs, and its best
+    controller is the evaluation that chose it."""
+    check_logs(str(ITERATE / base))
+
+
+def test_iterate_run_score_is_the_one_the_docs_quote():
+    base = ITERATE / "round2/carracing.cma.8.32"
+    rewards = published_rewards(Path(f"{base}.score.txt"))
+    rows = list(csv.DictReader(Path(f"{base}.tracks.csv").read_text().splitlines()))
+    assert [float(r["reward"]) for r in rows] == list(rewards)
+    quoted = f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}"
+    for doc in ("README.md", "docs/results.md", "docs/pipeline.md"):
+        assert quoted in (ROOT / doc).read_text(), doc

@@ -108,18 +108,24 @@ def test_published_details_are_the_published_scores():
 ITERATIVE = ROOT / "log/iterative"  # the candidate past the recipe (docs/results.md)
 
 
+def check_published_score(base: Path, docs: list[str]) -> None:
+    """BASE.score.txt holds 100 tracks' rewards, BASE.tracks.csv (`--details`) the same
+    ones, and each of `docs` quotes their mean and standard deviation."""
+    rewards = published_rewards(Path(f"{base}.score.txt"))
+    rows = list(csv.DictReader(Path(f"{base}.tracks.csv").read_text().splitlines()))
+    assert [float(r["reward"]) for r in rows] == list(rewards)
+    quoted = f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}"
+    for doc in docs:
+        assert quoted in (ROOT / doc).read_text(), doc
+
+
 @pytest.mark.parametrize("base", ["carracing.cma.4.32", "carracing.cma.8.32"])
 def test_iterative_runs_ship_their_logs_scores_and_details(base):
     """The round of iterative training and its continuation with 8 episodes a member:
     logs, the 100-track scores the docs quote, and the details behind them."""
     check_logs(str(ITERATIVE / base))
-    rewards = published_rewards(ITERATIVE / f"{base}.score.txt")
-    rows = list(csv.DictReader((ITERATIVE / f"{base}.tracks.csv").read_text().splitlines()))
-    assert [float(r["reward"]) for r in rows] == list(rewards)
-    quoted = f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}"
-    assert quoted in (ROOT / "docs/results.md").read_text()
-    if base.endswith(".8.32"):
-        assert quoted in (ROOT / "README.md").read_text()
+    docs = ["docs/results.md"] + (["README.md"] if base.endswith(".8.32") else [])
+    check_published_score(ITERATIVE / base, docs)
 
 
 def test_iterative_candidate_replays_its_published_tracks():
@@ -143,10 +149,5 @@ def test_iterate_run_ships_its_logs(base):
 
 
 def test_iterate_run_score_is_the_one_the_docs_quote():
-    base = ITERATE / "round2/carracing.cma.8.32"
-    rewards = published_rewards(Path(f"{base}.score.txt"))
-    rows = list(csv.DictReader(Path(f"{base}.tracks.csv").read_text().splitlines()))
-    assert [float(r["reward"]) for r in rows] == list(rewards)
-    quoted = f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}"
-    for doc in ("README.md", "docs/results.md", "docs/pipeline.md"):
-        assert quoted in (ROOT / doc).read_text(), doc
+    check_published_score(ITERATE / "round2/carracing.cma.8.32",
+                          ["README.md", "docs/results.md", "docs/pipeline.md"])

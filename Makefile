@@ -24,9 +24,12 @@ demo: $(STAMP)
 laptop: $(STAMP)
 	bash reproduce.bash
 
+# the tests in TEST_WORKERS processes (pytest-xdist), each taking the next test as it frees
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

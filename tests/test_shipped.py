@@ -151,3 +151,13 @@ def test_iterate_run_ships_its_logs(base):
 def test_iterate_run_score_is_the_one_the_docs_quote():
     check_published_score(ITERATE / "round2/carracing.cma.8.32",
                           ["README.md", "docs/results.md", "docs/pipeline.md"])
+
+
+FINETUNE = ROOT / "log/finetune"  # the round with V and M fine-tuned (docs/results.md)
+
+
+def test_finetune_run_ships_its_logs_and_score():
+    """Its CMA-ES logs (the kept controller is the evaluation that chose it), and the
+    100-track score and details the docs quote."""
+    check_logs(str(FINETUNE / "carracing.cma.8.32"))
+    check_published_score(FINETUNE / "carracing.cma.8.32", ["README.md", "docs/results.md"])

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import pickle
+import signal
 import sys
 import tempfile
 import time
@@ -80,6 +81,22 @@ def import_tensorflow():
 def under_mpi() -> bool:
     """True when started by mpirun/mpiexec (MPICH or Open MPI)."""
     return any(v in os.environ for v in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE"))
+
+
+def mpi_world():
+    """mpi4py's MPI.COMM_WORLD, starting MPI on first use.
+
+    A Ctrl-C while MPI starts ends this process at once: MPI's start-up waits on the
+    other ranks and on mpirun inside C code, where Python only notes the interrupt for
+    later, so ranks all interrupted there would wait on each other for ever. Ended by the
+    signal, a rank takes the job down with it (mpirun ends the others)."""
+    if "mpi4py.MPI" not in sys.modules:
+        previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+        try:
+            from mpi4py import MPI  # noqa: F401 - MPI_Init
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    return sys.modules["mpi4py.MPI"].COMM_WORLD
 
 
 # ---------------------------------------------------------------- progress bars

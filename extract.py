@@ -37,6 +37,7 @@ from common import (
     UserError,
     atomic_savez,
     load_episode,
+    mpi_world,
     parse_with_preset,
     progress,
     run_main,
@@ -89,9 +90,8 @@ def worker_slot(worker_index: int | None, num_workers: int | None) -> tuple[int,
     if worker_index is not None or num_workers is not None:
         index, count = worker_index or 0, num_workers or 1
     elif under_mpi():
-        from mpi4py import MPI
-
-        index, count = MPI.COMM_WORLD.Get_rank(), MPI.COMM_WORLD.Get_size()
+        world = mpi_world()
+        index, count = world.Get_rank(), world.Get_size()
     else:
         index, count = 0, 1
     if not 0 <= index < count:

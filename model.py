@@ -32,6 +32,7 @@ from common import (
     atomic_write,
     atomic_write_text,
     existing_file,
+    mpi_world,
     parse_with_preset,
     read_json,
     run_main,
@@ -245,9 +246,7 @@ def cmd_norender(agent: Agent, args) -> int:
     With --details, a CSV row per track says why it scored what it did."""
     rank, size, comm = 0, 1, None
     if under_mpi():
-        from mpi4py import MPI
-
-        comm = MPI.COMM_WORLD
+        comm = mpi_world()
         rank, size = comm.Get_rank(), comm.Get_size()
     if args.details and rank == 0:
         writable_file(args.details, "the per-track details (CSV)")

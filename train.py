@@ -42,6 +42,7 @@ from common import (
     atomic_write_json,
     atomic_write_pickle,
     float_at_least,
+    mpi_world,
     parse_with_preset,
     progress,
     run_main,
@@ -72,11 +73,7 @@ class SingleProcess:
 
 
 def communicator():
-    if under_mpi():
-        from mpi4py import MPI
-
-        return MPI.COMM_WORLD
-    return SingleProcess()
+    return mpi_world() if under_mpi() else SingleProcess()
 
 
 def generation_seeds(seed_start: int, gen: int, popsize: int,

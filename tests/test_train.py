@@ -214,6 +214,25 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
     assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
 
 
+def test_a_ctrl_c_while_mpi_starts_ends_the_rank(tmp_path):
+    """common.mpi_world starts MPI (mpi4py's import) with Python's SIGINT handler off, so
+    that a Ctrl-C there kills the rank instead of being noted for after a start-up that
+    waits on the other, interrupted ranks for ever; the handler is back afterwards."""
+    fake = tmp_path / "mpi4py"  # stands for mpi4py: records the handler MPI starts under
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "MPI.py").write_text("import signal\n"
+                                 "DURING = signal.getsignal(signal.SIGINT)\n"
+                                 "COMM_WORLD = 'world'\n")
+    code = ("import signal, sys; import common; world = common.mpi_world(); "
+            "print(world, sys.modules['mpi4py.MPI'].DURING is signal.SIG_DFL, "
+            "signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    env = script_env(PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["world", "True", "True"]
+
+
 def test_timing_log_gives_each_members_seconds(weights, tmp_path):
     """<base>.timing.json: per generation the processes, the round's wall-clock and each
     member's seconds, from which each rank's busy time follows."""

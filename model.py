@@ -174,6 +174,11 @@ class Agent:
 # ------------------------------------------------------------------ command line
 
 
+def car_speed(car) -> float:
+    """The car's speed, |hull velocity|: what the speed bar shows."""
+    return float(np.hypot(*car.hull.linearVelocity))
+
+
 class TrackDetails:
     """Why an episode scored what it did, read from the environment after every step: an
     `on_step` callback for Agent.rollout."""
@@ -190,7 +195,7 @@ class TrackDetails:
 
     def __call__(self, t: int, total: float) -> None:
         car = self.car_racing.car
-        speed = float(np.hypot(*car.hull.linearVelocity))  # what the speed bar shows
+        speed = car_speed(car)
         self.speed_sum += speed
         self.top_speed = max(self.top_speed, speed)
         touched = [tile.idx for wheel in car.wheels for tile in wheel.tiles]
@@ -399,7 +404,7 @@ def cmd_map(agent: Agent, args) -> int:
     def on_step(t: int, total: float) -> None:
         details(t, total)
         x, y = env.unwrapped.car.hull.position
-        path.append((x, y, np.hypot(*env.unwrapped.car.hull.linearVelocity)))
+        path.append((x, y, car_speed(env.unwrapped.car)))
 
     reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
                                   max_steps=args.max_steps, on_step=on_step)

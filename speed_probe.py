@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from common import COUNT, SEED, ArgumentParser, UserError, run_main
 from env import make_env
-from model import Agent, load_controller_params
+from model import Agent, car_speed, load_controller_params
 from rnn.numpy_rnn import NumpyRNN
 from vae.numpy_vae import NumpyVAE
 
@@ -55,7 +55,7 @@ def speed_recorder(env, speeds: list):
     car_racing = env.unwrapped
 
     def on_step(t: int, total: float) -> None:
-        speeds.append(float(np.hypot(*car_racing.car.hull.linearVelocity)))
+        speeds.append(car_speed(car_racing.car))
 
     return on_step
 
@@ -114,10 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--drives {args.drives}: expected at least 2 (some fit the probe, "
                         f"the others score it)")
     pairs = [(args.vae, args.rnn)] + [parse_pair(p) for p in args.against]
-    agent = Agent.from_files(args.vae, args.rnn)
-    agent.controller.set_params(load_controller_params(args.file))
+    params = load_controller_params(args.file)
     models = [Agent.from_files(v, r) for v, r in pairs]  # every file checked before driving
-    frames, actions, speeds = drive(agent, args.drives, args.seed, args.max_steps)
+    driver = models[0]  # the driving V and M, probed first
+    driver.controller.set_params(params)
+    frames, actions, speeds = drive(driver, args.drives, args.seed, args.max_steps)
     steps = sum(len(s) for s in speeds)
     print(f"{args.drives} drives, {steps} steps, mean speed "
           f"{np.mean(np.concatenate(speeds)):.1f}; R^2 of the speed on the held-out drives:")

@@ -161,3 +161,18 @@ def test_finetune_run_ships_its_logs_and_score():
     100-track score and details the docs quote."""
     check_logs(str(FINETUNE / "carracing.cma.8.32"))
     check_published_score(FINETUNE / "carracing.cma.8.32", ["README.md", "docs/results.md"])
+
+
+M7200 = ROOT / "log/m7200"  # the recipe with M trained 7200 steps (docs/results.md)
+
+
+def test_m7200_run_ships_its_logs_score_and_m():
+    """Its CMA-ES logs, the 100-track score and details the docs quote, and its first
+    track again from the shipped V and its own M, as the README says to re-score it."""
+    base = M7200 / "carracing.cma.4.32"
+    check_logs(str(base))
+    check_published_score(base, ["README.md", "docs/results.md"])
+    proc = run_script("model.py", "norender", f"{base}.best.json",
+                      "--vae", "vae/vae.json", "--rnn", "log/m7200/rnn.json", "--trials", "1")
+    published = published_rewards(Path(f"{base}.score.txt"))
+    assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]

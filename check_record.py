@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         lengths.append(len(episode["obs"]))
         frames += lengths[-1]
-    print(f"{args.data}: {len(lengths)} good episodes, {frames} frames"
-          + (f" (length {min(lengths)}..{max(lengths)})" if lengths else ""))
+    print(
+        f"{args.data}: {len(lengths)} good episodes, {frames} frames"
+        + (f" (length {min(lengths)}..{max(lengths)})" if lengths else "")
+    )
     for line in bad:
         print(f"bad: {line}")
     if bad:

@@ -49,9 +49,12 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
 
 
 # TensorFlow's C++ start-up notices, printed whatever TF_CPP_MIN_LOG_LEVEL says
-TF_START_UP_LINES = ("All log messages before absl::InitializeLog()",
-                     "oneDNN custom operations are on", "cpu_feature_guard.cc",
-                     "rebuild TensorFlow with the appropriate compiler flags")
+TF_START_UP_LINES = (
+    "All log messages before absl::InitializeLog()",
+    "oneDNN custom operations are on",
+    "cpu_feature_guard.cc",
+    "rebuild TensorFlow with the appropriate compiler flags",
+)
 
 
 def import_tensorflow():
@@ -135,8 +138,12 @@ class PlainProgress(tqdm):
             return True  # nothing done yet, or the last line already says it
         now = time.time()
         bucket = int(100 * self.n / self.total // self._percent) if self.total else None
-        if not (self._closing or self._shown_at is None or bucket != self._shown_bucket
-                or now - self._shown_at >= self._interval):
+        if not (
+            self._closing
+            or self._shown_at is None
+            or bucket != self._shown_bucket
+            or now - self._shown_at >= self._interval
+        ):
             return True
         self._shown_at, self._shown_bucket, self._shown_n = now, bucket, self.n
         self.fp.write((self.__str__() if msg is None else msg).strip() + "\n")
@@ -217,8 +224,9 @@ def writable_folder(path: str | os.PathLike, what: str) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise UserError(f"{path}/: cannot write there ({e.strerror}; expected a writable "
-                        f"folder for {what})") from None
+        raise UserError(
+            f"{path}/: cannot write there ({e.strerror}; expected a writable folder for {what})"
+        ) from None
     return path
 
 
@@ -257,13 +265,16 @@ WEIGHT_SCALE = 10000.0
 
 
 def save_weights_json(path: str | os.PathLike, tensors: list[np.ndarray]) -> None:
-    qparams = [np.round(np.asarray(t, np.float64) * WEIGHT_SCALE).astype(np.int64).tolist()
-               for t in tensors]
+    qparams = [
+        np.round(np.asarray(t, np.float64) * WEIGHT_SCALE).astype(np.int64).tolist()
+        for t in tensors
+    ]
     atomic_write_text(path, json.dumps(qparams, separators=(",", ":")))
 
 
-def load_weights_json(path: str | os.PathLike, shapes: list[tuple[int, ...]],
-                      what: str) -> list[np.ndarray]:
+def load_weights_json(
+    path: str | os.PathLike, shapes: list[tuple[int, ...]], what: str
+) -> list[np.ndarray]:
     """Read tensors of the given shapes; a UserError naming the file if they do not fit."""
     data = read_json(path, what)
     expected = ", ".join(str(list(s)) for s in shapes)
@@ -296,6 +307,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def _number_type(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], float]:
     """An argparse `type=`: `kind(text)` when it is finite and `ok`, else an error saying
     `what` was expected."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -304,6 +316,7 @@ def _number_type(kind: type, what: str, ok: Callable[[float], bool]) -> Callable
         if value is None or not np.isfinite(value) or not ok(value):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
+
     parse.__name__ = what  # argparse names the type in some messages
     return parse
 
@@ -337,8 +350,14 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "vae_train": {"epochs": 1, "batch_size": 32, "max_files": 16},
         "series": {},
         "rnn_train": {"steps": 60, "batch_size": 8, "seq_len": 99},
-        "train": {"num_worker": 8, "num_episode": 1, "eval_steps": 2, "eval_episodes": 2,
-                  "generations": 4, "max_steps": 150},
+        "train": {
+            "num_worker": 8,
+            "num_episode": 1,
+            "eval_steps": 2,
+            "eval_episodes": 2,
+            "generations": 4,
+            "max_steps": 150,
+        },
         "model": {"trials": 4, "max_steps": 150},
     },
     # The whole World Model on a 2-core laptop in about 2 hours (reproduce.bash: 1.98 h
@@ -349,19 +368,32 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "vae_train": {"epochs": 2, "learning_rate": 1e-3},
         "series": {},
         "rnn_train": {"steps": 2400, "batch_size": 32, "seq_len": 200},
-        "train": {"num_worker": 32, "num_episode": 4, "eval_steps": 5, "eval_episodes": 64,
-                  "early_stop": 50, "same_tracks": True, "max_sigma": 0.1,
-                  "average_last": 10, "generations": 70},
+        "train": {
+            "num_worker": 32,
+            "num_episode": 4,
+            "eval_steps": 5,
+            "eval_episodes": 64,
+            "early_stop": 50,
+            "same_tracks": True,
+            "max_sigma": 0.1,
+            "average_last": 10,
+            "generations": 70,
+        },
         "model": {},
     },
 }
 
 
-def parse_with_preset(parser: ArgumentParser, stage: str,
-                      argv: list[str] | None) -> argparse.Namespace:
+def parse_with_preset(
+    parser: ArgumentParser, stage: str, argv: list[str] | None
+) -> argparse.Namespace:
     """Parse `argv` after applying the defaults of `--preset` for this stage."""
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="paper",
-                        help="named settings; 'tiny' shrinks every stage to run in minutes")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="paper",
+        help="named settings; 'tiny' shrinks every stage to run in minutes",
+    )
     known, _ = parser.parse_known_args(argv)
     parser.set_defaults(**PRESETS[known.preset].get(stage, {}))
     return parser.parse_args(argv)
@@ -374,8 +406,7 @@ class EpisodeError(Exception):
     """An episode file that is truncated, corrupt or of the wrong shape."""
 
 
-def list_episode_files(data_dir: str | os.PathLike | Sequence[str | os.PathLike]
-                       ) -> list[Path]:
+def list_episode_files(data_dir: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
     """The `*.npz` files in `data_dir` (one folder, or several in turn), sorted within each
     folder; a UserError if a folder has none, or if two folders hold the same episode
     name (series.py names its outputs after the episodes)."""
@@ -390,8 +421,10 @@ def list_episode_files(data_dir: str | os.PathLike | Sequence[str | os.PathLike]
             raise UserError(f"{folder}/: no episode files (*.npz) found")
         for path in found:
             if path.name in where:
-                raise UserError(f"{path}: the same episode name as {where[path.name]} "
-                                f"(expected distinct episode seeds in the data folders)")
+                raise UserError(
+                    f"{path}: the same episode name as {where[path.name]} "
+                    f"(expected distinct episode seeds in the data folders)"
+                )
             where[path.name] = path
         files += found
     return files
@@ -409,8 +442,9 @@ def load_episode(path: str | os.PathLike) -> dict[str, np.ndarray]:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
         raise EpisodeError(f"{path}: unreadable ({type(e).__name__}: {e})") from None
     if obs.dtype != np.uint8 or obs.ndim != 4 or obs.shape[1:] != FRAME_SHAPE:
-        raise EpisodeError(f"{path}: obs is {obs.dtype}{list(obs.shape)}, "
-                           f"expected uint8[T,64,64,3]")
+        raise EpisodeError(
+            f"{path}: obs is {obs.dtype}{list(obs.shape)}, expected uint8[T,64,64,3]"
+        )
     if action.ndim != 2 or action.shape != (len(obs), ACTION_DIM):
         raise EpisodeError(f"{path}: action is {list(action.shape)}, expected [{len(obs)},3]")
     if len(obs) == 0:

@@ -20,8 +20,9 @@ from raster import BilinearResize  # noqa: E402
 # The same environment with the faster renderer for observations (fast_render.py).
 FAST_ID = "WorldModels/CarRacingFast-v3"
 if FAST_ID not in gym.registry:
-    gym.register(id=FAST_ID, entry_point=FastCarRacing, max_episode_steps=1000,
-                 reward_threshold=900)
+    gym.register(
+        id=FAST_ID, entry_point=FastCarRacing, max_episode_steps=1000, reward_threshold=900
+    )
 RENDERERS = {"fast": FAST_ID, "gymnasium": "CarRacing-v3"}
 
 SCREEN_ROWS = 84  # rows 0..83 of the 96x96 frame; the rest is the indicator bar
@@ -60,8 +61,10 @@ class CarRacingWrapper(gym.Wrapper):
         if action.shape != (3,) or not np.all(np.isfinite(action)):
             # A NaN action would be stepped as if it were valid and can make a broken
             # controller appear to finish the track.
-            raise ValueError(f"CarRacing action must be 3 finite numbers "
-                             f"[steer, gas, brake], got {action.tolist()}")
+            raise ValueError(
+                f"CarRacing action must be 3 finite numbers "
+                f"[steer, gas, brake], got {action.tolist()}"
+            )
         obs, reward, terminated, truncated, info = self.env.step(action)
         if self.full_episode:
             terminated = False
@@ -76,9 +79,13 @@ def squash_action(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def make_env(seed: int = -1, render_mode: str | None = None, full_episode: bool = False,
-             max_episode_steps: int = MAX_EPISODE_STEPS, renderer: str = "fast"
-             ) -> CarRacingWrapper:
+def make_env(
+    seed: int = -1,
+    render_mode: str | None = None,
+    full_episode: bool = False,
+    max_episode_steps: int = MAX_EPISODE_STEPS,
+    renderer: str = "fast",
+) -> CarRacingWrapper:
     """Continuous CarRacing-v3 with 64x64 observations; episodes end at `max_episode_steps`.
 
     render_mode: None (observations only), "rgb_array" (full-size frames from
@@ -88,6 +95,11 @@ def make_env(seed: int = -1, render_mode: str | None = None, full_episode: bool 
     """
     if renderer not in RENDERERS:
         raise ValueError(f"renderer {renderer!r}: expected one of {sorted(RENDERERS)}")
-    env = gym.make(RENDERERS[renderer], render_mode=render_mode, continuous=True,
-                   max_episode_steps=max_episode_steps, disable_env_checker=True)
+    env = gym.make(
+        RENDERERS[renderer],
+        render_mode=render_mode,
+        continuous=True,
+        max_episode_steps=max_episode_steps,
+        disable_env_checker=True,
+    )
     return CarRacingWrapper(env, seed=seed, full_episode=full_episode)

@@ -29,9 +29,16 @@ class _Randn:
 class CMAES:
     """ask() -> popsize candidate parameter vectors; tell(rewards) with higher = better."""
 
-    def __init__(self, num_params: int, sigma_init: float = 0.1, popsize: int = 64,
-                 weight_decay: float = 0.01, seed: int = 0, max_sigma: float | None = None,
-                 mean_init: np.ndarray | None = None):
+    def __init__(
+        self,
+        num_params: int,
+        sigma_init: float = 0.1,
+        popsize: int = 64,
+        weight_decay: float = 0.01,
+        seed: int = 0,
+        max_sigma: float | None = None,
+        mean_init: np.ndarray | None = None,
+    ):
         self.num_params, self.popsize, self.weight_decay = num_params, popsize, weight_decay
         self.max_sigma = max_sigma  # None: cma's step-size adaptation alone (the paper's)
         x0 = np.zeros(num_params) if mean_init is None else np.asarray(mean_init, np.float64)
@@ -40,8 +47,10 @@ class CMAES:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cma warns about settings it then uses
             self.es = cma.CMAEvolutionStrategy(
-                x0.tolist(), sigma_init,
-                {"popsize": popsize, "randn": _Randn(seed), "seed": np.nan, "verbose": -9})
+                x0.tolist(),
+                sigma_init,
+                {"popsize": popsize, "randn": _Randn(seed), "seed": np.nan, "verbose": -9},
+            )
         self.solutions: np.ndarray | None = None
 
     def ask(self) -> np.ndarray:

@@ -95,8 +95,9 @@ def worker_slot(worker_index: int | None, num_workers: int | None) -> tuple[int,
     else:
         index, count = 0, 1
     if not 0 <= index < count:
-        raise UserError(f"--worker-index {index}: expected an index in [0, {count}) "
-                        f"(--num-workers {count})")
+        raise UserError(
+            f"--worker-index {index}: expected an index in [0, {count}) (--num-workers {count})"
+        )
     return index, count
 
 
@@ -119,15 +120,15 @@ def random_policy_episode(env, seed: int, max_frames: int) -> tuple[np.ndarray, 
     return np.stack(frames), np.asarray(actions, dtype=np.float16)
 
 
-def agent_episode(agent: Agent, env, seed: int, max_frames: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def agent_episode(agent: Agent, env, seed: int, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """One episode of a trained agent on the track of `seed`, z sampled from V with a
     generator of the same seed; obs[t] is the frame seen before action[t]."""
     steps: list = []
-    agent.rollout(env, np.random.default_rng(seed), seed=seed, max_steps=max_frames,
-                  record=steps)
-    return (np.stack([obs for obs, _ in steps]),
-            np.asarray([action for _, action in steps], dtype=np.float16))
+    agent.rollout(env, np.random.default_rng(seed), seed=seed, max_steps=max_frames, record=steps)
+    return (
+        np.stack([obs for obs, _ in steps]),
+        np.asarray([action for _, action in steps], dtype=np.float16),
+    )
 
 
 def is_complete(path: Path) -> bool:
@@ -145,19 +146,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=COUNT, default=200, help="episodes per worker")
     parser.add_argument("--max-frames", type=COUNT, default=1000, help="frames per episode")
     parser.add_argument("--out", default="record", help="folder for the episode files")
-    parser.add_argument("--seed", type=SEED, default=None,
-                        help="base seed (default: the one in OUT/extract_seed.txt, else random)")
-    parser.add_argument("--worker-index", type=NON_NEGATIVE, default=None,
-                        help="this worker's index (default: MPI rank, else 0)")
-    parser.add_argument("--num-workers", type=COUNT, default=None,
-                        help="workers sharing the run (default: MPI size, else 1)")
-    parser.add_argument("--controller", default=None, metavar="FILE",
-                        help="drive with this trained controller (and --vae, --rnn, --mode) "
-                             "instead of the random policy")
+    parser.add_argument(
+        "--seed",
+        type=SEED,
+        default=None,
+        help="base seed (default: the one in OUT/extract_seed.txt, else random)",
+    )
+    parser.add_argument(
+        "--worker-index",
+        type=NON_NEGATIVE,
+        default=None,
+        help="this worker's index (default: MPI rank, else 0)",
+    )
+    parser.add_argument(
+        "--num-workers",
+        type=COUNT,
+        default=None,
+        help="workers sharing the run (default: MPI size, else 1)",
+    )
+    parser.add_argument(
+        "--controller",
+        default=None,
+        metavar="FILE",
+        help="drive with this trained controller (and --vae, --rnn, --mode) "
+        "instead of the random policy",
+    )
     parser.add_argument("--vae", default="vae/vae.json", help="V's weights, with --controller")
     parser.add_argument("--rnn", default="rnn/rnn.json", help="M's weights, with --controller")
-    parser.add_argument("--mode", choices=sorted(MODES), default="zh",
-                        help="the controller's inputs, with --controller (model.py --mode)")
+    parser.add_argument(
+        "--mode",
+        choices=sorted(MODES),
+        default="zh",
+        help="the controller's inputs, with --controller (model.py --mode)",
+    )
     args = parse_with_preset(parser, "extract", argv)
 
     index, count = worker_slot(args.worker_index, args.num_workers)
@@ -167,11 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         agent.controller.set_params(load_controller_params(args.controller, args.mode))
     out_dir = writable_folder(args.out, "episode files")
     base_seed = resolve_base_seed(out_dir, args.seed)
-    seeds = episode_seeds(base_seed, count * args.trials)[index * args.trials:][: args.trials]
+    seeds = episode_seeds(base_seed, count * args.trials)[index * args.trials :][: args.trials]
     if index == 0:
         policy = f"controller {args.controller}" if agent else "random policy"
-        print(f"extract: base seed {base_seed}, {count} worker(s) x {args.trials} episodes "
-              f"of the {policy} -> {out_dir}/", file=sys.stderr)
+        print(
+            f"extract: base seed {base_seed}, {count} worker(s) x {args.trials} episodes "
+            f"of the {policy} -> {out_dir}/",
+            file=sys.stderr,
+        )
 
     todo = []
     for seed in seeds:
@@ -183,8 +207,14 @@ def main(argv: list[str] | None = None) -> int:
 
     env = make_env(full_episode=True, max_episode_steps=args.max_frames)
     frames_total, start = 0, time.perf_counter()
-    bar = progress(todo, desc=f"extract worker {index}", unit="ep", initial=done,
-                   total=len(seeds), mininterval=1.0 if count == 1 else 10.0)
+    bar = progress(
+        todo,
+        desc=f"extract worker {index}",
+        unit="ep",
+        initial=done,
+        total=len(seeds),
+        mininterval=1.0 if count == 1 else 10.0,
+    )
     for seed in bar:
         if agent is None:
             obs, action = random_policy_episode(env, seed, args.max_frames)
@@ -194,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
         frames_total += len(obs)
         bar.set_postfix(fps=f"{frames_total / (time.perf_counter() - start):.0f}")
     env.close()
-    print(f"extract worker {index}: {len(todo)} new episodes ({frames_total} frames), "
-          f"{done} already on disk", file=sys.stderr)
+    print(
+        f"extract worker {index}: {len(todo)} new episodes ({frames_total} frames), "
+        f"{done} already on disk",
+        file=sys.stderr,
+    )
     return 0
 
 

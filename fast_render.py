@@ -43,9 +43,14 @@ FIRST_KEPT_ROW = 100  # before the vertical flip, rows 100..799 are the ones kep
 FIELD = cr.PLAYFIELD * np.array([(1, 1), (1, -1), (-1, -1), (-1, 1)], dtype=np.float64)
 # gymnasium's grass patches, the same on every track, with their enclosing circles
 _D = cr.GRASS_DIM
-GRASS = np.array([[(_D * x + _D, _D * y), (_D * x, _D * y), (_D * x, _D * y + _D),
-                   (_D * x + _D, _D * y + _D)]
-                  for x in range(-20, 20, 2) for y in range(-20, 20, 2)], np.float64)
+GRASS = np.array(
+    [
+        [(_D * x + _D, _D * y), (_D * x, _D * y), (_D * x, _D * y + _D), (_D * x + _D, _D * y + _D)]
+        for x in range(-20, 20, 2)
+        for y in range(-20, 20, 2)
+    ],
+    np.float64,
+)
 GRASS_CENTERS = GRASS.mean(axis=1)
 GRASS_RADII = np.linalg.norm(GRASS - GRASS_CENTERS[:, None], axis=2).max(1)
 
@@ -112,8 +117,9 @@ class FastCarRacing(cr.CarRacing):
             self._polys = np.concatenate([GRASS, road])
             self._centers = np.concatenate([GRASS_CENTERS, centers])
             self._radii = np.concatenate([GRASS_RADII, radii])
-            self._color_refs = ([self.grass_color] * len(GRASS)
-                                + [color for _, color in self.road_poly])
+            self._color_refs = [self.grass_color] * len(GRASS) + [
+                color for _, color in self.road_poly
+            ]
             self._cached_road, self._cached_len = self.road_poly, len(self.road_poly)
         return self._polys
 
@@ -123,8 +129,18 @@ class FastCarRacing(cr.CarRacing):
         `turn` is the view's `rotation(angle)`."""
         polys = self._polygons()
         index, xs, ys = raster.select_polygons(
-            polys, self._centers, self._radii, *turn, zoom, translation[0],
-            translation[1], FIRST_KEPT_ROW, cr.WINDOW_W, cr.WINDOW_H, float(cr.MAX_SHAPE_DIM))
+            polys,
+            self._centers,
+            self._radii,
+            *turn,
+            zoom,
+            translation[0],
+            translation[1],
+            FIRST_KEPT_ROW,
+            cr.WINDOW_W,
+            cr.WINDOW_H,
+            float(cr.MAX_SHAPE_DIM),
+        )
         if len(index):
             refs = self._color_refs
             colors = raster.pack([refs[i] for i in index.tolist()])
@@ -142,12 +158,17 @@ class FastCarRacing(cr.CarRacing):
         """The background polygon (the playfield, on the surface at `screen`), where it
         does not cover the whole surface."""
         low, high = screen.min(axis=0), screen.max(axis=0)
-        if (high[0] < -2 or low[0] > cr.WINDOW_W + 2 or high[1] < FIRST_KEPT_ROW - 2
-                or low[1] > cr.WINDOW_H + 2):
+        if (
+            high[0] < -2
+            or low[0] > cr.WINDOW_W + 2
+            or high[1] < FIRST_KEPT_ROW - 2
+            or low[1] > cr.WINDOW_H + 2
+        ):
             return  # nothing of it can touch a kept pixel
         points = raster.to_sdl(screen[None])
-        raster.draw_polygons(self._pixels, points[..., 0], points[..., 1],
-                             raster.pack(self.bg_color), FIRST_KEPT_ROW)
+        raster.draw_polygons(
+            self._pixels, points[..., 0], points[..., 1], raster.pack(self.bg_color), FIRST_KEPT_ROW
+        )
 
     def _draw_car(self, zoom: float, translation, turn: tuple[int, float, float]) -> None:
         """gymnasium's `Car.draw(draw_particles=False)`: the same polygons in the same
@@ -157,14 +178,22 @@ class FastCarRacing(cr.CarRacing):
         if getattr(self, "_car_cache", (None,))[0] is not car:
             # every fixture's vertices, the body each belongs to, and each polygon's
             # (body, first row, rows) in drawing order; wheels have one fixture each
-            shapes = [(k, np.array(f.shape.vertices, np.float32))
-                      for k, obj in enumerate(car.drawlist) for f in obj.fixtures]
+            shapes = [
+                (k, np.array(f.shape.vertices, np.float32))
+                for k, obj in enumerate(car.drawlist)
+                for f in obj.fixtures
+            ]
             owners = np.concatenate([np.full(len(v), k) for k, v in shapes])
             starts = np.cumsum([0] + [len(v) for _, v in shapes])
             polygons = [(k, int(starts[i]), len(v)) for i, (k, v) in enumerate(shapes)]
             wheels = [k for k, obj in enumerate(car.drawlist) if "phase" in obj.__dict__]
-            self._car_cache = (car, np.concatenate([v for _, v in shapes]), owners,
-                               polygons, wheels)
+            self._car_cache = (
+                car,
+                np.concatenate([v for _, v in shapes]),
+                owners,
+                polygons,
+                wheels,
+            )
         _, vertices, owners, polygons, wheels = self._car_cache
         bodies = []
         for obj in car.drawlist:
@@ -183,10 +212,12 @@ class FastCarRacing(cr.CarRacing):
                 c1 = np.sign(c1)
             if s2 > 0:
                 c2 = np.sign(c2)
-            whites += [(-cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
-                       (+cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
-                       (+cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size),
-                       (-cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size)]
+            whites += [
+                (-cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
+                (+cd.WHEEL_W * size, +cd.WHEEL_R * c1 * size),
+                (+cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size),
+                (-cd.WHEEL_W * size, +cd.WHEEL_R * c2 * size),
+            ]
             white_owners += [k] * 4
             after[k] = len(vertices) + len(white_owners) - 4  # its first row
         if whites:
@@ -194,14 +225,20 @@ class FastCarRacing(cr.CarRacing):
             owners = np.concatenate([owners, white_owners])
         # b2_mul then to_screen, compiled in one pass (the same arithmetic)
         points = raster.body_points_to_screen(
-            np.array(bodies, np.float32)[owners], vertices, *turn, zoom,
-            translation[0], translation[1]).tolist()
+            np.array(bodies, np.float32)[owners],
+            vertices,
+            *turn,
+            zoom,
+            translation[0],
+            translation[1],
+        ).tolist()
         colors = [[int(c * 255) for c in obj.color] for obj in car.drawlist]
         for k, first, n in polygons:
-            pygame.draw.polygon(self.surf, color=colors[k], points=points[first:first + n])
+            pygame.draw.polygon(self.surf, color=colors[k], points=points[first : first + n])
             if k in after:
-                pygame.draw.polygon(self.surf, color=cd.WHEEL_WHITE,
-                                    points=points[after[k]:after[k] + 4])
+                pygame.draw.polygon(
+                    self.surf, color=cd.WHEEL_WHITE, points=points[after[k] : after[k] + 4]
+                )
 
     def _render(self, mode: str):
         if mode != "state_pixels" or "t" not in self.__dict__:
@@ -213,8 +250,10 @@ class FastCarRacing(cr.CarRacing):
             top = pygame.Surface((cr.STATE_W, cr.STATE_H * CROP_ROWS // cr.WINDOW_H))
             self._scaling = (
                 self._state_surf.subsurface((0, FIRST_KEPT_ROW, cr.WINDOW_W, CROP_ROWS)),
-                pygame.Surface((cr.STATE_W, CROP_ROWS)), top,
-                pygame.surfarray.pixels2d(top).T)  # [row, column] 0x00RRGGBB view
+                pygame.Surface((cr.STATE_W, CROP_ROWS)),
+                top,
+                pygame.surfarray.pixels2d(top).T,
+            )  # [row, column] 0x00RRGGBB view
         self.surf = self._state_surf
         angle = -self.car.hull.angle
         zoom = 0.1 * cr.SCALE * max(1 - self.t, 0) + cr.ZOOM * cr.SCALE * min(self.t, 1)
@@ -225,9 +264,9 @@ class FastCarRacing(cr.CarRacing):
 
         turn = rotation(angle)  # for the field, the track and the car alike
         # the background polygon's place and whether it covers the surface, in one pass
-        field, covered = raster.field_to_screen(FIELD, *turn, zoom, trans[0],
-                                                trans[1], -3.0, -3.0, cr.WINDOW_W + 3.0,
-                                                cr.WINDOW_H + 3.0)
+        field, covered = raster.field_to_screen(
+            FIELD, *turn, zoom, trans[0], trans[1], -3.0, -3.0, cr.WINDOW_W + 3.0, cr.WINDOW_H + 3.0
+        )
         if covered:
             # The background polygon covers the whole surface, its edges (and their
             # anti-aliasing) beyond it: filling gives the same pixels, much faster.
@@ -246,6 +285,7 @@ class FastCarRacing(cr.CarRacing):
         # The surfaces in between are made once and scaled into.
         kept, narrow, top, top_pixels = self._scaling
         pygame.transform.smoothscale(kept, narrow.get_size(), narrow)
-        pygame.transform.smoothscale(pygame.transform.flip(narrow, False, True),
-                                     top.get_size(), top)
+        pygame.transform.smoothscale(
+            pygame.transform.flip(narrow, False, True), top.get_size(), top
+        )
         return raster.unpack_rgb(top_pixels, cr.STATE_H)

@@ -42,9 +42,10 @@ def grid(rows: list[np.ndarray], scale: int = 2) -> Image.Image:
     canvas = np.full((len(rows) * 66, n * 66, 3), 255, np.uint8)
     for i, row in enumerate(rows):
         for j, frame in enumerate(row):
-            canvas[i * 66 + 1:i * 66 + 65, j * 66 + 1:j * 66 + 65] = frame
-    return Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale),
-                                          Image.NEAREST)
+            canvas[i * 66 + 1 : i * 66 + 65, j * 66 + 1 : j * 66 + 65] = frame
+    return Image.fromarray(canvas).resize(
+        (canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST
+    )
 
 
 def to_uint8(x) -> np.ndarray:
@@ -64,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _, episode = next(iter_episodes(list_episode_files(args.record)), (None, None))
     if episode is None:
-        raise UserError(f"{args.record}/: none of the episode files could be read "
-                        f"(warnings above)")
+        raise UserError(f"{args.record}/: none of the episode files could be read (warnings above)")
     for path in (args.vae, args.rnn):
         existing_file(path, "weights; run gpu_jobs.bash")
     from vae.vae import ConvVAE

@@ -72,15 +72,17 @@ class Controller:
     def set_params(self, params) -> None:
         p = np.asarray(params, dtype=np.float64).reshape(-1)
         if len(p) != self.param_count:
-            raise ValueError(f"{len(p)} parameters, expected {self.param_count} "
-                             f"for controller {self.mode!r}")
+            raise ValueError(
+                f"{len(p)} parameters, expected {self.param_count} for controller {self.mode!r}"
+            )
         if self.mode == "z_hidden":
             cut = (self.input_size + 1) * CONTROLLER_HIDDEN
             self.bias_hidden = p[:CONTROLLER_HIDDEN]
-            self.weight_hidden = p[CONTROLLER_HIDDEN:cut].reshape(self.input_size,
-                                                                  CONTROLLER_HIDDEN)
-            self.bias = p[cut:cut + ACTION_SIZE]
-            self.weight = p[cut + ACTION_SIZE:].reshape(CONTROLLER_HIDDEN, ACTION_SIZE)
+            self.weight_hidden = p[CONTROLLER_HIDDEN:cut].reshape(
+                self.input_size, CONTROLLER_HIDDEN
+            )
+            self.bias = p[cut : cut + ACTION_SIZE]
+            self.weight = p[cut + ACTION_SIZE :].reshape(CONTROLLER_HIDDEN, ACTION_SIZE)
         else:
             self.bias = p[:ACTION_SIZE]
             self.weight = p[ACTION_SIZE:].reshape(self.input_size, ACTION_SIZE)
@@ -100,16 +102,22 @@ def load_controller_params(path: str | os.PathLike, mode: str = "zh") -> np.ndar
     except (TypeError, ValueError, IndexError, KeyError):
         params = None
     if params is None or params.ndim != 1:
-        raise UserError(f"{path}: expected a controller file, a JSON list whose first item "
-                        f"is the list of parameters")
+        raise UserError(
+            f"{path}: expected a controller file, a JSON list whose first item "
+            f"is the list of parameters"
+        )
     if not np.all(np.isfinite(params)):
         bad = int(np.sum(~np.isfinite(params)))
-        raise UserError(f"{path}: {bad} of the {len(params)} parameters are NaN or infinite "
-                        f"(expected a controller's finite parameters)")
+        raise UserError(
+            f"{path}: {bad} of the {len(params)} parameters are NaN or infinite "
+            f"(expected a controller's finite parameters)"
+        )
     if len(params) != param_count(mode):
         hint = [m for m in MODES if param_count(m) == len(params)]
-        raise UserError(f"{path}: {len(params)} parameters, expected {param_count(mode)} for "
-                        f"controller {mode!r}" + (f" (use --mode {hint[0]})" if hint else ""))
+        raise UserError(
+            f"{path}: {len(params)} parameters, expected {param_count(mode)} for "
+            f"controller {mode!r}" + (f" (use --mode {hint[0]})" if hint else "")
+        )
     return params
 
 
@@ -125,9 +133,16 @@ class Agent:
             existing_file(path, f"{what}; run gpu_jobs.bash or pass --vae/--rnn")
         return cls(NumpyVAE.from_json(vae_path), NumpyRNN.from_json(rnn_path), mode)
 
-    def rollout(self, env, rng: np.random.Generator, seed: int | None = None,
-                max_steps: int = 1000, on_step=None, early_stop: int = 0,
-                record: list | None = None) -> tuple[float, int]:
+    def rollout(
+        self,
+        env,
+        rng: np.random.Generator,
+        seed: int | None = None,
+        max_steps: int = 1000,
+        on_step=None,
+        early_stop: int = 0,
+        record: list | None = None,
+    ) -> tuple[float, int]:
         """One episode; returns (total reward, steps). `seed` reseeds the env's track.
 
         `early_stop` N > 0 ends the episode after N consecutive steps of negative reward
@@ -156,16 +171,18 @@ class Agent:
                 break
         return total, t
 
-    def evaluate(self, env, params, seed: int, num_episodes: int, max_steps: int = 1000,
-                 early_stop: int = 0) -> tuple[list[float], list[int]]:
+    def evaluate(
+        self, env, params, seed: int, num_episodes: int, max_steps: int = 1000, early_stop: int = 0
+    ) -> tuple[list[float], list[int]]:
         """`num_episodes` episodes one after another from one seed (SPEC: the env is seeded
         once, so they are different tracks, the same for every caller with that seed)."""
         self.controller.set_params(params)
         rng = np.random.default_rng(seed)
         rewards, lengths = [], []
         for i in range(num_episodes):
-            r, n = self.rollout(env, rng, seed=seed if i == 0 else None, max_steps=max_steps,
-                                early_stop=early_stop)
+            r, n = self.rollout(
+                env, rng, seed=seed if i == 0 else None, max_steps=max_steps, early_stop=early_stop
+            )
             rewards.append(r)
             lengths.append(n)
         return rewards, lengths
@@ -183,9 +200,20 @@ class TrackDetails:
     """Why an episode scored what it did, read from the environment after every step: an
     `on_step` callback for Agent.rollout."""
 
-    FIELDS = ("track", "reward", "lap_finished", "steps", "tiles_visited", "tiles_total",
-              "furthest_tile", "tiles_other_way", "steps_off_road", "mean_speed", "top_speed",
-              "left_playfield")
+    FIELDS = (
+        "track",
+        "reward",
+        "lap_finished",
+        "steps",
+        "tiles_visited",
+        "tiles_total",
+        "furthest_tile",
+        "tiles_other_way",
+        "steps_off_road",
+        "mean_speed",
+        "top_speed",
+        "left_playfield",
+    )
     FORWARD = 20  # a tile at most this far ahead of the furthest one extends the progress
 
     def __init__(self, env):
@@ -210,39 +238,68 @@ class TrackDetails:
         lap = bool(env.new_lap or env.tile_visited_count == len(env.track))
         furthest = len(env.track) if lap else self.furthest + 1  # tiles 0..furthest
         beyond = sum(tile.road_visited for tile in env.road if tile.idx >= furthest)
-        return {"track": track, "reward": reward, "lap_finished": int(lap),
-                "steps": steps, "tiles_visited": env.tile_visited_count,
-                "tiles_total": len(env.track), "furthest_tile": furthest,
-                "tiles_other_way": beyond, "steps_off_road": self.off_road,
-                "mean_speed": round(self.speed_sum / max(steps, 1), 2),
-                "top_speed": round(self.top_speed, 2),
-                "left_playfield": int(max(abs(x), abs(y)) > PLAYFIELD)}
+        return {
+            "track": track,
+            "reward": reward,
+            "lap_finished": int(lap),
+            "steps": steps,
+            "tiles_visited": env.tile_visited_count,
+            "tiles_total": len(env.track),
+            "furthest_tile": furthest,
+            "tiles_other_way": beyond,
+            "steps_off_road": self.off_road,
+            "mean_speed": round(self.speed_sum / max(steps, 1), 2),
+            "top_speed": round(self.top_speed, 2),
+            "left_playfield": int(max(abs(x), abs(y)) > PLAYFIELD),
+        }
 
 
 def where_points_go(rows: list[dict]) -> list[str]:
     """The points below 1000 per track, averaged over the tracks, by outcome: each
     episode earns 1000 spread over the tiles, minus 0.1 per step (SPEC "Environment")."""
     n = len(rows)
-    groups = {"lap finished": [r for r in rows if r["lap_finished"]],
-              "out of time (lap unfinished at the step limit)":
-                  [r for r in rows if not r["lap_finished"] and not r["left_playfield"]],
-              "left the playfield": [r for r in rows if r["left_playfield"]]}
-    lines = [f"points lost per track (1000 - reward), averaged over {n} tracks: "
-             f"{sum(1000 - r['reward'] for r in rows) / n:.1f}"]
+    groups = {
+        "lap finished": [r for r in rows if r["lap_finished"]],
+        "out of time (lap unfinished at the step limit)": [
+            r for r in rows if not r["lap_finished"] and not r["left_playfield"]
+        ],
+        "left the playfield": [r for r in rows if r["left_playfield"]],
+    }
+    lines = [
+        f"points lost per track (1000 - reward), averaged over {n} tracks: "
+        f"{sum(1000 - r['reward'] for r in rows) / n:.1f}"
+    ]
     for name, group in groups.items():
         # tiles never reached driving forward (some reached the other way round), and
         # tiles skipped on the way to the furthest one
-        skipped = sum(1000 * (r["furthest_tile"] - r["tiles_visited"] + r["tiles_other_way"])
-                      / r["tiles_total"] for r in group) / n
-        ahead = sum(1000 * (r["tiles_total"] - r["furthest_tile"] - r["tiles_other_way"])
-                    / r["tiles_total"] for r in group) / n
+        skipped = (
+            sum(
+                1000
+                * (r["furthest_tile"] - r["tiles_visited"] + r["tiles_other_way"])
+                / r["tiles_total"]
+                for r in group
+            )
+            / n
+        )
+        ahead = (
+            sum(
+                1000
+                * (r["tiles_total"] - r["furthest_tile"] - r["tiles_other_way"])
+                / r["tiles_total"]
+                for r in group
+            )
+            / n
+        )
         lost = sum(1000 - r["reward"] for r in group) / n
-        lines.append(f"  {name}: {len(group)} tracks, {lost:.1f} points: {ahead:.1f} for tiles "
-                     f"never reached, {skipped:.1f} for tiles skipped, "
-                     f"{lost - ahead - skipped:.1f} for time (0.1 a step) and penalties")
+        lines.append(
+            f"  {name}: {len(group)} tracks, {lost:.1f} points: {ahead:.1f} for tiles "
+            f"never reached, {skipped:.1f} for tiles skipped, "
+            f"{lost - ahead - skipped:.1f} for time (0.1 a step) and penalties"
+        )
     low = [r for r in rows if r["reward"] < 500]
-    lines.append(f"  tracks under 500: {len(low)}, {sum(1000 - r['reward'] for r in low) / n:.1f}"
-                 f" points")
+    lines.append(
+        f"  tracks under 500: {len(low)}, {sum(1000 - r['reward'] for r in low) / n:.1f} points"
+    )
     return lines
 
 
@@ -260,8 +317,9 @@ def cmd_norender(agent: Agent, args) -> int:
     for i in range(rank, args.trials, size):
         seed = args.seed + i
         details = TrackDetails(env) if args.details else None
-        reward, steps = agent.rollout(env, np.random.default_rng(seed), seed=seed,
-                                      max_steps=args.max_steps, on_step=details)
+        reward, steps = agent.rollout(
+            env, np.random.default_rng(seed), seed=seed, max_steps=args.max_steps, on_step=details
+        )
         mine[i] = (reward, details.row(seed, reward, steps) if details else None)
         if comm is None:
             print(i, reward, flush=True)
@@ -280,8 +338,7 @@ def cmd_norender(agent: Agent, args) -> int:
         lines = [",".join(TrackDetails.FIELDS)]
         lines += [",".join(str(r[k]) for k in TrackDetails.FIELDS) for r in rows]
         atomic_write_text(args.details, "\n".join(lines) + "\n")
-        print(f"model.py: wrote {args.details}", *where_points_go(rows), sep="\n",
-              file=sys.stderr)
+        print(f"model.py: wrote {args.details}", *where_points_go(rows), sep="\n", file=sys.stderr)
     return 0
 
 
@@ -291,11 +348,14 @@ def has_display() -> bool:
 
 def cmd_render(agent: Agent, args) -> int:
     if not has_display():
-        raise UserError(f"no display found (DISPLAY is not set) to show a window; save a video "
-                        f"instead: python model.py record {args.file} --out agent.gif")
+        raise UserError(
+            f"no display found (DISPLAY is not set) to show a window; save a video "
+            f"instead: python model.py record {args.file} --out agent.gif"
+        )
     env = make_env(render_mode="human", max_episode_steps=args.max_steps)
-    reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
-                                  max_steps=args.max_steps)
+    reward, steps = agent.rollout(
+        env, np.random.default_rng(args.seed), seed=args.seed, max_steps=args.max_steps
+    )
     env.close()
     print(f"reward {reward:.2f} in {steps} steps")
     return 0
@@ -320,9 +380,14 @@ class GifWriter:
         self.frames.append(image.convert("P", palette=Image.ADAPTIVE, colors=64))
 
     def close(self) -> None:
-        self.frames[0].save(self.path, format="GIF", save_all=True,
-                            append_images=self.frames[1:], duration=int(1000 / self.fps),
-                            loop=0)
+        self.frames[0].save(
+            self.path,
+            format="GIF",
+            save_all=True,
+            append_images=self.frames[1:],
+            duration=int(1000 / self.fps),
+            loop=0,
+        )
 
 
 class Mp4Writer:
@@ -336,9 +401,16 @@ class Mp4Writer:
             import imageio_ffmpeg
 
             self.writer = imageio_ffmpeg.write_frames(
-                str(self.path), image.size, fps=self.fps, codec="libx264",
-                pix_fmt_out="yuv420p", quality=7, macro_block_size=2,
-                output_params=["-f", "mp4"], ffmpeg_log_level="error")
+                str(self.path),
+                image.size,
+                fps=self.fps,
+                codec="libx264",
+                pix_fmt_out="yuv420p",
+                quality=7,
+                macro_block_size=2,
+                output_params=["-f", "mp4"],
+                ffmpeg_log_level="error",
+            )
             self.writer.send(None)
         self.writer.send(np.ascontiguousarray(np.asarray(image.convert("RGB"))))
         self.count += 1
@@ -370,9 +442,13 @@ def cmd_record(agent: Agent, args) -> int:
         shown = t
 
     try:
-        reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
-                                      max_steps=args.max_steps,
-                                      on_step=lambda t, r: t % args.every == 0 and grab(t, r))
+        reward, steps = agent.rollout(
+            env,
+            np.random.default_rng(args.seed),
+            seed=args.seed,
+            max_steps=args.max_steps,
+            on_step=lambda t, r: t % args.every == 0 and grab(t, r),
+        )
         if shown != steps:  # the last frame, whatever --every
             grab(steps, reward)
         video.close()
@@ -406,13 +482,24 @@ def cmd_map(agent: Agent, args) -> int:
         x, y = env.unwrapped.car.hull.position
         path.append((x, y, car_speed(env.unwrapped.car)))
 
-    reward, steps = agent.rollout(env, np.random.default_rng(args.seed), seed=args.seed,
-                                  max_steps=args.max_steps, on_step=on_step)
+    reward, steps = agent.rollout(
+        env,
+        np.random.default_rng(args.seed),
+        seed=args.seed,
+        max_steps=args.max_steps,
+        on_step=on_step,
+    )
     row = details.row(args.seed, reward, steps)
     fig, ax = plt.subplots(figsize=(7.5, 6))
     for tile in env.unwrapped.road:
-        ax.add_patch(Polygon(tile.fixtures[0].shape.vertices, closed=True, lw=0,
-                             color="0.75" if tile.road_visited else "tab:red"))
+        ax.add_patch(
+            Polygon(
+                tile.fixtures[0].shape.vertices,
+                closed=True,
+                lw=0,
+                color="0.75" if tile.road_visited else "tab:red",
+            )
+        )
     path = np.array(path)
     segments = np.stack([path[:-1, :2], path[1:, :2]], axis=1)
     line = LineCollection(segments, cmap="viridis", lw=1.5)
@@ -424,9 +511,12 @@ def cmd_map(agent: Agent, args) -> int:
     ax.set_aspect("equal")
     ax.autoscale_view()
     ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"track {args.seed}: reward {reward:.1f} in {steps} steps; tiles visited "
-                 f"{row['tiles_visited']} of {row['tiles_total']} (red: missed); lap "
-                 f"{'finished' if row['lap_finished'] else 'unfinished'}", fontsize=9)
+    ax.set_title(
+        f"track {args.seed}: reward {reward:.1f} in {steps} steps; tiles visited "
+        f"{row['tiles_visited']} of {row['tiles_total']} (red: missed); lap "
+        f"{'finished' if row['lap_finished'] else 'unfinished'}",
+        fontsize=9,
+    )
     env.close()
     fig.tight_layout()
     atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=90), "wb")
@@ -440,26 +530,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", help="controller file, e.g. log/carracing.cma.16.64.best.json")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
-    parser.add_argument("--mode", choices=sorted(MODES), default="zh",
-                        help="controller input: zh (867 params), z (99), z_hidden (1443)")
+    parser.add_argument(
+        "--mode",
+        choices=sorted(MODES),
+        default="zh",
+        help="controller input: zh (867 params), z (99), z_hidden (1443)",
+    )
     parser.add_argument("--trials", type=COUNT, default=100, help="episodes for norender")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--max-steps", type=COUNT, default=1000)
-    parser.add_argument("--out", default=None,
-                        help="record: the video, .gif or .mp4 (H.264; default agent.gif); "
-                             "map: the picture, .png (default track.png)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="record: the video, .gif or .mp4 (H.264; default agent.gif); "
+        "map: the picture, .png (default track.png)",
+    )
     parser.add_argument("--every", type=COUNT, default=2, help="record every N-th frame")
-    parser.add_argument("--details", default=None, metavar="CSV",
-                        help="norender: also write a row per track (lap finished, steps, tiles "
-                             "visited, steps off the road, speeds) and say where points go")
+    parser.add_argument(
+        "--details",
+        default=None,
+        metavar="CSV",
+        help="norender: also write a row per track (lap finished, steps, tiles "
+        "visited, steps off the road, speeds) and say where points go",
+    )
     args = parse_with_preset(parser, "model", argv)
 
     params = load_controller_params(args.file, args.mode)
     agent = Agent.from_files(args.vae, args.rnn, args.mode)
     agent.controller.set_params(params)
-    return {"render": cmd_render, "norender": cmd_norender, "record": cmd_record,
-            "map": cmd_map}[
-        args.command](agent, args)
+    return {"render": cmd_render, "norender": cmd_norender, "record": cmd_record, "map": cmd_map}[
+        args.command
+    ](agent, args)
 
 
 if __name__ == "__main__":

@@ -80,8 +80,11 @@ def openblas_core() -> str:
         return "unknown"
     for path in paths:
         lib = ctypes.CDLL(path)
-        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_",
-                     "openblas_get_corename"):
+        for name in (
+            "scipy_openblas_get_corename64_",
+            "openblas_get_corename64_",
+            "openblas_get_corename",
+        ):
             get = getattr(lib, name, None)
             if get is not None:
                 get.restype = ctypes.c_char_p

@@ -49,20 +49,24 @@ def load_averaged(base: str | os.PathLike) -> np.ndarray | None:
     return _load(base, columns=5)[2]
 
 
-def _load(base: str | os.PathLike, columns: int
-          ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _load(
+    base: str | os.PathLike, columns: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """hist.json's first `columns` values per row (seconds as hours), the evaluations of
     the mean and those of averaged means (train.py --average-last)."""
     hist_path = Path(f"{base}.hist.json")
     rows = read_json(hist_path, "a list of [gen, seconds, mean, min, max, ...] rows")
     try:
-        hist = np.array([[float(r[0]), float(r[1]) / 3600] + [float(v) for v in r[2:columns]]
-                         for r in rows])
+        hist = np.array(
+            [[float(r[0]), float(r[1]) / 3600] + [float(v) for v in r[2:columns]] for r in rows]
+        )
     except (TypeError, ValueError, IndexError, KeyError):
         hist = None
     if hist is None or hist.ndim != 2 or len(hist) == 0 or hist.shape[1] != columns:
-        raise UserError(f"{hist_path}: expected a non-empty list of rows [gen, seconds, "
-                        f"mean_reward, min_reward, max_reward, ...]")
+        raise UserError(
+            f"{hist_path}: expected a non-empty list of rows [gen, seconds, "
+            f"mean_reward, min_reward, max_reward, ...]"
+        )
     best_path = Path(f"{base}.hist_best.json")
     if not best_path.exists():
         return hist, None, None
@@ -71,15 +75,17 @@ def _load(base: str | os.PathLike, columns: int
         plain = [r for r in rows if r[4] == "curr" and len(r) == 10]
         averaged = [r for r in rows if r[4] == "curr" and r[10:11] == ["average_of_last"]]
         evals, evals_averaged = (
-            np.array([[float(r[0]), float(r[1]) / 3600, float(r[5])] for r in part]
-                     ).reshape(-1, 3) for part in (plain, averaged))
+            np.array([[float(r[0]), float(r[1]) / 3600, float(r[5])] for r in part]).reshape(-1, 3)
+            for part in (plain, averaged)
+        )
     except (TypeError, ValueError, IndexError, KeyError):
         evals = None
     if evals is None or len(plain) + len(averaged) != len(rows):
-        raise UserError(f'{best_path}: expected rows [gen, seconds, "improvement", x, '
-                        f'"curr", x, "prev", x, "best", x]')
-    return (hist, evals if len(evals) else None,
-            evals_averaged if len(evals_averaged) else None)
+        raise UserError(
+            f'{best_path}: expected rows [gen, seconds, "improvement", x, '
+            f'"curr", x, "prev", x, "best", x]'
+        )
+    return (hist, evals if len(evals) else None, evals_averaged if len(evals_averaged) else None)
 
 
 def plot(base: str | os.PathLike, title: str | None = None):
@@ -94,15 +100,28 @@ def plot(base: str | os.PathLike, title: str | None = None):
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
     for ax, col, label in ((axes[0], 0, "generation"), (axes[1], 1, "wall-clock hours")):
         x = hist[:, col]
-        ax.fill_between(x, hist[:, 3], hist[:, 4], color="tab:blue", alpha=0.2,
-                        label="population min..max")
+        ax.fill_between(
+            x, hist[:, 3], hist[:, 4], color="tab:blue", alpha=0.2, label="population min..max"
+        )
         ax.plot(x, hist[:, 2], color="tab:blue", lw=1.2, label="population mean")
         if evals is not None:
-            ax.plot(evals[:, col], evals[:, 2], "o-", color="tab:orange", ms=3,
-                    label="mean parameters, evaluation")
+            ax.plot(
+                evals[:, col],
+                evals[:, 2],
+                "o-",
+                color="tab:orange",
+                ms=3,
+                label="mean parameters, evaluation",
+            )
         if averaged is not None:
-            ax.plot(averaged[:, col], averaged[:, 2], "s", color="tab:green", ms=4,
-                    label="averaged means, evaluation")
+            ax.plot(
+                averaged[:, col],
+                averaged[:, 2],
+                "s",
+                color="tab:green",
+                ms=4,
+                label="averaged means, evaluation",
+            )
         ax.axhline(SOLVED, color="tab:red", ls="--", lw=1, label="900 (paper: solved)")
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
@@ -120,8 +139,10 @@ def steps_history(base: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | Non
     try:
         episodes, popsize = int(parts[-2]), int(parts[-1])
     except (ValueError, IndexError):
-        raise UserError(f"{base}: expected a log base named <env>.<optimizer>.<episodes>."
-                        f"<popsize>, e.g. log/carracing.cma.16.64") from None
+        raise UserError(
+            f"{base}: expected a log base named <env>.<optimizer>.<episodes>."
+            f"<popsize>, e.g. log/carracing.cma.16.64"
+        ) from None
     hist, evals, _ = _load(base, columns=8)
     steps = np.cumsum(popsize * episodes * hist[:, 7])
     at_gen = dict(zip(hist[:, 0], steps, strict=True))
@@ -146,11 +167,25 @@ def plot_steps(bases: list[str | os.PathLike], labels: list[str], title: str | N
     colors = ["tab:blue", "tab:green", "tab:purple", "tab:brown"]
     for ax, log_x in ((axes[0], False), (axes[1], True)):
         for (curve, evals), label, color in zip(runs, labels, colors, strict=False):
-            ax.plot(curve[:, 0] / 1e6, curve[:, 1], color=color, lw=1.2,
-                    label=f"{label}: population mean")
+            ax.plot(
+                curve[:, 0] / 1e6,
+                curve[:, 1],
+                color=color,
+                lw=1.2,
+                label=f"{label}: population mean",
+            )
             if evals is not None:
-                ax.plot(evals[:, 0] / 1e6, evals[:, 1], "o-", color=color, ms=3, lw=0.8,
-                        alpha=0.7, mfc="white", label=f"{label}: evaluation of the mean")
+                ax.plot(
+                    evals[:, 0] / 1e6,
+                    evals[:, 1],
+                    "o-",
+                    color=color,
+                    ms=3,
+                    lw=0.8,
+                    alpha=0.7,
+                    mfc="white",
+                    label=f"{label}: evaluation of the mean",
+                )
         ax.axhline(SOLVED, color="tab:red", ls="--", lw=1, label="900 (paper: solved)")
         ax.grid(alpha=0.3)
         if log_x:
@@ -171,11 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("log_base", help="e.g. log/carracing.cma.16.64")
     parser.add_argument("--out", default=None, help="PNG to write (default: LOG_BASE.png)")
     parser.add_argument("--title", default=None)
-    parser.add_argument("--against", action="append", default=[], metavar="LOG_BASE",
-                        help="another run to plot on a common axis of environment steps "
-                             "(repeatable)")
-    parser.add_argument("--labels", default=None,
-                        help="comma-separated names of the runs, with --against")
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="LOG_BASE",
+        help="another run to plot on a common axis of environment steps (repeatable)",
+    )
+    parser.add_argument(
+        "--labels", default=None, help="comma-separated names of the runs, with --against"
+    )
     args = parser.parse_args(argv)
     out = writable_file(args.out or f"{args.log_base}.png", "the plot")
     if args.against:

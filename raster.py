@@ -53,8 +53,11 @@ def _put(pixels, x: int, y: int, color: int, alpha: int, first_row: int) -> None
         pixels[y, x] = color
         return
     dc = int(pixels[y, x])
-    pixels[y, x] = (_blend_channel(dc, color, 16, alpha) | _blend_channel(dc, color, 8, alpha)
-                    | _blend_channel(dc, color, 0, alpha))
+    pixels[y, x] = (
+        _blend_channel(dc, color, 16, alpha)
+        | _blend_channel(dc, color, 8, alpha)
+        | _blend_channel(dc, color, 0, alpha)
+    )
 
 
 @njit(cache=True, inline="always")
@@ -72,7 +75,7 @@ def _hline(pixels, x1: int, x2: int, y: int, color: int, first_row: int) -> None
         x1, x2 = x2, x1
     if x2 < 0 or x1 > cols - 1 or y < 0 or y > rows - 1 or y < first_row:
         return
-    pixels[y, max(x1, 0):min(x2, cols - 1) + 1] = color
+    pixels[y, max(x1, 0) : min(x2, cols - 1) + 1] = color
 
 
 @njit(cache=True)
@@ -226,8 +229,9 @@ def _filled_polygon(pixels, vx, vy, color: int, first_row: int, ints) -> None:
             else:
                 continue
             if (y1 <= y < y2) or (y == maxy and y1 < y <= y2):
-                ints[count] = _int32(_int32(((65536 * (y - y1)) // (y2 - y1)) * (x2 - x1))
-                                     + 65536 * x1)
+                ints[count] = _int32(
+                    _int32(((65536 * (y - y1)) // (y2 - y1)) * (x2 - x1)) + 65536 * x1
+                )
                 count += 1
         for i in range(1, count):  # insertion sort: count is the number of edges
             v = ints[i]
@@ -285,8 +289,9 @@ def pack(colors) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def _to_screen(x: float, y: float, quarter: int, c: float, s: float, zoom: float, tx: float,
-               ty: float) -> tuple[float, float]:
+def _to_screen(
+    x: float, y: float, quarter: int, c: float, s: float, zoom: float, tx: float, ty: float
+) -> tuple[float, float]:
     """One point through fast_render.to_screen: pygame's `Vector2.rotate_rad` (`quarter`
     0..3 for its exact quarter turns, else -1 and cos, sin), then `* zoom + translation`."""
     if quarter == 0:
@@ -303,9 +308,21 @@ def _to_screen(x: float, y: float, quarter: int, c: float, s: float, zoom: float
 
 
 @njit(cache=True)
-def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoom: float,
-                    tx: float, ty: float, first_row: int, right: int, bottom: int,
-                    max_dim: float):
+def select_polygons(
+    polys,
+    centers,
+    radii,
+    quarter: int,
+    c: float,
+    s: float,
+    zoom: float,
+    tx: float,
+    ty: float,
+    first_row: int,
+    right: int,
+    bottom: int,
+    max_dim: float,
+):
     """fast_render's culling and transform of quadrilaterals in one pass: which of
     `polys` [n, 4, 2] (world coordinates) can touch a kept pixel, and their vertices as
     `to_sdl` gives them. The rotation is pygame's `Vector2.rotate_rad` (`quarter` 0..3 for
@@ -329,8 +346,7 @@ def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoo
             continue
         near = False
         for j in range(4):
-            px[j], py[j] = _to_screen(polys[i, j, 0], polys[i, j, 1], quarter, c, s, zoom,
-                                      tx, ty)
+            px[j], py[j] = _to_screen(polys[i, j, 0], polys[i, j, 1], quarter, c, s, zoom, tx, ty)
             if -max_dim <= px[j] <= right + max_dim and -max_dim <= py[j] <= bottom + max_dim:
                 near = True
         if not near or px.max() < -2 or px.min() > right + 2:
@@ -346,8 +362,9 @@ def select_polygons(polys, centers, radii, quarter: int, c: float, s: float, zoo
 
 
 @njit(cache=True)
-def body_points_to_screen(bodies, vertices, quarter: int, c: float, s: float, zoom: float,
-                          tx: float, ty: float):
+def body_points_to_screen(
+    bodies, vertices, quarter: int, c: float, s: float, zoom: float, tx: float, ty: float
+):
     """fast_render.b2_mul then fast_render.to_screen in one pass, the same operations in the
     same types: Box2D's `transform * v` in float32 (bodies float32 [n, 4] of q.c, q.s, p.x,
     p.y for each vertex's body; vertices float32 [n, 2]), then pygame's rotation, zoom
@@ -363,16 +380,28 @@ def body_points_to_screen(bodies, vertices, quarter: int, c: float, s: float, zo
 
 
 @njit(cache=True)
-def field_to_screen(field, quarter: int, c: float, s: float, zoom: float, tx: float,
-                    ty: float, x0: float, y0: float, x1: float, y1: float):
+def field_to_screen(
+    field,
+    quarter: int,
+    c: float,
+    s: float,
+    zoom: float,
+    tx: float,
+    ty: float,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+):
     """The background polygon `field` [4, 2] (world) on the surface, as
     fast_render.to_screen gives it, and whether it contains the rectangle (x0, y0)-(x1, y1):
     every corner strictly on the same side of every edge (a corner on an edge is not
     contained)."""
     screen = np.empty((4, 2), np.float64)
     for i in range(4):
-        screen[i, 0], screen[i, 1] = _to_screen(field[i, 0], field[i, 1], quarter, c, s, zoom,
-                                                tx, ty)
+        screen[i, 0], screen[i, 1] = _to_screen(
+            field[i, 0], field[i, 1], quarter, c, s, zoom, tx, ty
+        )
     positive = negative = False
     for i in range(4):
         ax, ay = screen[i, 0], screen[i, 1]
@@ -420,8 +449,11 @@ def bilinear_coeffs(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray
             ww += w
         for x, w in enumerate(weights):
             w = w / ww if ww != 0.0 else w
-            kk[xx, x] = int(-0.5 + w * (1 << PRECISION_BITS)) if w < 0 else int(
-                0.5 + w * (1 << PRECISION_BITS))
+            kk[xx, x] = (
+                int(-0.5 + w * (1 << PRECISION_BITS))
+                if w < 0
+                else int(0.5 + w * (1 << PRECISION_BITS))
+            )
         bounds[xx] = xmin, xmax
     return bounds, kk
 
@@ -434,7 +466,7 @@ def dense_taps(bounds: np.ndarray, kk: np.ndarray, in_size: int) -> tuple[np.nda
     start = np.minimum(bounds[:, 0], in_size - taps)
     weights = np.zeros((len(bounds), taps), np.int32)
     for o, (first, count) in enumerate(bounds):
-        weights[o, first - start[o]:first - start[o] + count] = kk[o, :count]
+        weights[o, first - start[o] : first - start[o] + count] = kk[o, :count]
     return start, weights
 
 
@@ -487,6 +519,7 @@ class BilinearResize:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if image.shape != self.in_shape or image.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 image of shape {self.in_shape}, "
-                             f"got {image.dtype} {image.shape}")
+            raise ValueError(
+                f"expected a uint8 image of shape {self.in_shape}, got {image.dtype} {image.shape}"
+            )
         return _resample_rgb(image, *self.h, *self.v)

@@ -49,8 +49,9 @@ def series_files(folder: str) -> list[Path]:
         except ValueError as e:
             print(f"warning: skipping {e}", file=sys.stderr)
     if not good:
-        raise UserError(f"{path}/: no series files (*.npz with mu, logvar, action); "
-                        f"run series.py first")
+        raise UserError(
+            f"{path}/: no series files (*.npz with mu, logvar, action); run series.py first"
+        )
     return good
 
 
@@ -72,7 +73,7 @@ def make_batch(files: list[Path], step: int, batch_size: int, seq_len: int, seed
         z = mu + np.exp(logvar / 2.0) * rng.standard_normal(mu.shape).astype(np.float32)
         a = s["action"].astype(np.float32)
         start = int(rng.integers(0, len(z) - seq_len)) if len(z) > seq_len + 1 else 0
-        z, a = z[start:start + seq_len + 1], a[start:start + seq_len + 1]
+        z, a = z[start : start + seq_len + 1], a[start : start + seq_len + 1]
         t = len(z) - 1
         x[b, :t] = np.concatenate([z[:-1], a[:-1]], axis=1)
         y[b, :t] = z[1:]
@@ -100,8 +101,10 @@ def write_untrained(out: Path, seed: int) -> int:
 
     keras.utils.set_random_seed(seed)
     MDNRNN().save_json(out / "rnn.json")
-    print(f"rnn_train: wrote {out / 'rnn.json'}: M's initial weights for seed {seed}, "
-          f"untrained", file=sys.stderr)
+    print(
+        f"rnn_train: wrote {out / 'rnn.json'}: M's initial weights for seed {seed}, untrained",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -118,13 +121,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--initial-z-episodes", type=COUNT, default=1000)
     parser.add_argument("--checkpoint-every", type=COUNT, default=100, help="steps")
     parser.add_argument("--seed", type=SEED, default=0)
-    parser.add_argument("--init", default=None, metavar="RNN_JSON",
-                        help="start from these weights of M instead of random ones (to train "
-                             "an M again on new episodes); a resumed run takes its checkpoint's")
-    parser.add_argument("--untrained", action="store_true",
-                        help="write M's initial weights for --seed to OUT/rnn.json, never "
-                             "trained (the untrained-M agent of README's table), and stop; "
-                             "no series needed")
+    parser.add_argument(
+        "--init",
+        default=None,
+        metavar="RNN_JSON",
+        help="start from these weights of M instead of random ones (to train "
+        "an M again on new episodes); a resumed run takes its checkpoint's",
+    )
+    parser.add_argument(
+        "--untrained",
+        action="store_true",
+        help="write M's initial weights for --seed to OUT/rnn.json, never "
+        "trained (the untrained-M agent of README's table), and stop; "
+        "no series needed",
+    )
     args = parse_with_preset(parser, "rnn_train", argv)
     if args.untrained:
         return write_untrained(writable_folder(args.out, "M's untrained weights"), args.seed)
@@ -151,8 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnn_train: {json_path} already trained ({step} steps)", file=sys.stderr)
     else:
         device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-        print(f"rnn_train: {len(files)} episodes on {device}, "
-              f"{'resuming at step ' + str(step) if step else 'starting'}", file=sys.stderr)
+        print(
+            f"rnn_train: {len(files)} episodes on {device}, "
+            f"{'resuming at step ' + str(step) if step else 'starting'}",
+            file=sys.stderr,
+        )
         train(model, optimizer, files, args, step, progress.get("seconds", 0.0))
     write_initial_z(files, Path(args.initial_z), args.initial_z_episodes)
     print(f"rnn_train: wrote {json_path} and {args.initial_z}", file=sys.stderr)
@@ -180,8 +193,9 @@ def train(model, optimizer, files: list[Path], args, step: int, seconds: float) 
     log = TrainLog(out, "rnn_log", ["loss", "seconds"], step)
     start, good_step = time.time() - seconds, step
     try:
-        bar = progress(range(step, args.steps), desc="M", initial=step, total=args.steps,
-                       unit="step")
+        bar = progress(
+            range(step, args.steps), desc="M", initial=step, total=args.steps, unit="step"
+        )
         for s in bar:
             x, y, mask = make_batch(files, s, args.batch_size, args.seq_len, args.seed)
             loss = float(train_step(x, y, mask))

@@ -47,15 +47,22 @@ def load_series(path: Path) -> dict[str, np.ndarray]:
     mu, logvar, action = (series[k] for k in SERIES_KEYS)
     n = len(mu)
     if n == 0 or mu.shape != (n, Z_SIZE) or logvar.shape != mu.shape or action.shape != (n, 3):
-        raise ValueError(f"{path}: mu {list(mu.shape)}, logvar {list(logvar.shape)}, action "
-                         f"{list(action.shape)}; expected [T,{Z_SIZE}], [T,{Z_SIZE}], [T,3]")
+        raise ValueError(
+            f"{path}: mu {list(mu.shape)}, logvar {list(logvar.shape)}, action "
+            f"{list(action.shape)}; expected [T,{Z_SIZE}], [T,{Z_SIZE}], [T,3]"
+        )
     return series
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", nargs="+", default=["record"], metavar="FOLDER",
-                        help="folders of episode files (several: trained on all of them)")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=["record"],
+        metavar="FOLDER",
+        help="folders of episode files (several: trained on all of them)",
+    )
     parser.add_argument("--vae", default="tf_vae/vae.json", help="V's weights")
     parser.add_argument("--out", default="series", help="output folder")
     parser.add_argument("--batch-size", type=COUNT, default=1000, help="frames per encoder call")
@@ -68,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     vae_hash = hashlib.sha1(Path(args.vae).read_bytes()).hexdigest()
     stamp = out / "vae_sha1.txt"
     if stamp.exists() and stamp.read_text().strip() != vae_hash:
-        print(f"series: {args.vae} changed since {out}/ was written; encoding again",
-              file=sys.stderr)
+        print(
+            f"series: {args.vae} changed since {out}/ was written; encoding again", file=sys.stderr
+        )
         for f in out.glob("*.npz"):
             f.unlink()
     todo = [p for p in files if not (out / p.name).exists()]
@@ -79,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     model, encoded = None, 0
-    for path, episode in progress(iter_episodes(todo), total=len(todo), desc="series",
-                                  unit="ep"):
+    for path, episode in progress(iter_episodes(todo), total=len(todo), desc="series", unit="ep"):
         if encoded == 0:  # TensorFlow and the stamp only once there is work
             from vae.vae import ConvVAE
 
@@ -90,19 +97,26 @@ def main(argv: list[str] | None = None) -> int:
         encoded += 1
         mus, logvars = [], []
         for start in range(0, len(episode["obs"]), args.batch_size):
-            x = episode["obs"][start:start + args.batch_size].astype(np.float32) / 255.0
+            x = episode["obs"][start : start + args.batch_size].astype(np.float32) / 255.0
             mu, logvar = model.encode(x)
             mus.append(np.asarray(mu))
             logvars.append(np.asarray(logvar))
-        atomic_savez(out / path.name, compress=False,
-                     mu=np.concatenate(mus).astype(np.float16),
-                     logvar=np.concatenate(logvars).astype(np.float16),
-                     action=episode["action"].astype(np.float16))
+        atomic_savez(
+            out / path.name,
+            compress=False,
+            mu=np.concatenate(mus).astype(np.float16),
+            logvar=np.concatenate(logvars).astype(np.float16),
+            action=episode["action"].astype(np.float16),
+        )
     if encoded + done == 0:
-        raise UserError(f"{'/, '.join(args.data)}/: none of the {len(files)} episode files "
-                        f"could be read (warnings above); nothing encoded")
-    print(f"series: encoded {encoded} episodes into {out}/ ({done} were already there)",
-          file=sys.stderr)
+        raise UserError(
+            f"{'/, '.join(args.data)}/: none of the {len(files)} episode files "
+            f"could be read (warnings above); nothing encoded"
+        )
+    print(
+        f"series: encoded {encoded} episodes into {out}/ ({done} were already there)",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -66,8 +66,14 @@ def drive(agent: Agent, drives: int, seed: int, max_steps: int):
     frames, actions, speeds = [], [], []
     for i in tqdm(range(drives), desc="drives", unit="track", file=sys.stderr):
         record, speed = [], []
-        agent.rollout(env, np.random.default_rng(seed + i), seed=seed + i,
-                      max_steps=max_steps, record=record, on_step=speed_recorder(env, speed))
+        agent.rollout(
+            env,
+            np.random.default_rng(seed + i),
+            seed=seed + i,
+            max_steps=max_steps,
+            record=record,
+            on_step=speed_recorder(env, speed),
+        )
         frames.append(np.array([obs for obs, _ in record]))
         actions.append(np.array([a for _, a in record], np.float32))
         speeds.append(np.array(speed))
@@ -79,8 +85,9 @@ def features(vae: NumpyVAE, rnn: NumpyRNN, frames, actions):
     """z (V's mean) and h (M's state after z_t and a_t) of every step, per drive."""
     zs, hs = [], []
     for obs, acts in zip(frames, actions, strict=True):
-        z = np.concatenate([vae.encode_mu_logvar(obs[i:i + 100])[0]
-                            for i in range(0, len(obs), 100)])
+        z = np.concatenate(
+            [vae.encode_mu_logvar(obs[i : i + 100])[0] for i in range(0, len(obs), 100)]
+        )
         state, h = rnn.initial_state(), np.empty((len(z), rnn.hidden), np.float32)
         for t in range(len(z)):
             state = rnn.step(z[t][None], acts[t][None], state)
@@ -93,26 +100,34 @@ def features(vae: NumpyVAE, rnn: NumpyRNN, frames, actions):
 def parse_pair(text: str) -> tuple[str, str]:
     vae, sep, rnn = text.partition(":")
     if not sep or not vae or not rnn:
-        raise UserError(f"--against {text!r}: expected VAE:RNN, two weight files "
-                        f"(vae.json:rnn.json)")
+        raise UserError(
+            f"--against {text!r}: expected VAE:RNN, two weight files (vae.json:rnn.json)"
+        )
     return vae, rnn
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description="How much of the car's speed z and h carry.")
-    parser.add_argument("file", help="the controller that drives, e.g. "
-                                     "log/carracing.cma.4.32.best.json")
+    parser.add_argument(
+        "file", help="the controller that drives, e.g. log/carracing.cma.4.32.best.json"
+    )
     parser.add_argument("--vae", default="vae/vae.json", help="the driving agent's V")
     parser.add_argument("--rnn", default="rnn/rnn.json", help="the driving agent's M")
-    parser.add_argument("--against", nargs="*", default=[], metavar="VAE:RNN",
-                        help="other V and M pairs, probed on the same drives")
+    parser.add_argument(
+        "--against",
+        nargs="*",
+        default=[],
+        metavar="VAE:RNN",
+        help="other V and M pairs, probed on the same drives",
+    )
     parser.add_argument("--drives", type=COUNT, default=10, help="tracks driven (at least 2)")
     parser.add_argument("--seed", type=SEED, default=300, help="first track's seed")
     parser.add_argument("--max-steps", type=COUNT, default=1000)
     args = parser.parse_args(argv)
     if args.drives < 2:
-        raise UserError(f"--drives {args.drives}: expected at least 2 (some fit the probe, "
-                        f"the others score it)")
+        raise UserError(
+            f"--drives {args.drives}: expected at least 2 (some fit the probe, the others score it)"
+        )
     pairs = [(args.vae, args.rnn)] + [parse_pair(p) for p in args.against]
     params = load_controller_params(args.file)
     models = [Agent.from_files(v, r) for v, r in pairs]  # every file checked before driving
@@ -120,14 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     driver.controller.set_params(params)
     frames, actions, speeds = drive(driver, args.drives, args.seed, args.max_steps)
     steps = sum(len(s) for s in speeds)
-    print(f"{args.drives} drives, {steps} steps, mean speed "
-          f"{np.mean(np.concatenate(speeds)):.1f}; R^2 of the speed on the held-out drives:")
+    print(
+        f"{args.drives} drives, {steps} steps, mean speed "
+        f"{np.mean(np.concatenate(speeds)):.1f}; R^2 of the speed on the held-out drives:"
+    )
     print("vae:rnn z h z+h")
     for (v, r), probed in zip(pairs, models, strict=True):
         zs, hs = features(probed.vae, probed.rnn, frames, actions)
         both = [np.c_[z, h] for z, h in zip(zs, hs, strict=True)]
-        print(f"{v}:{r} {ridge_r2(zs, speeds):.3f} {ridge_r2(hs, speeds):.3f} "
-              f"{ridge_r2(both, speeds):.3f}")
+        print(
+            f"{v}:{r} {ridge_r2(zs, speeds):.3f} {ridge_r2(hs, speeds):.3f} "
+            f"{ridge_r2(both, speeds):.3f}"
+        )
     return 0
 
 

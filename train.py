@@ -76,8 +76,9 @@ def communicator():
     return mpi_world() if under_mpi() else SingleProcess()
 
 
-def generation_seeds(seed_start: int, gen: int, popsize: int,
-                     same_tracks: bool = False) -> list[int]:
+def generation_seeds(
+    seed_start: int, gen: int, popsize: int, same_tracks: bool = False
+) -> list[int]:
     """One seed per antithetic pair: members i and i + popsize/2 share it. With
     `same_tracks`, the whole population shares the pair 0 seed (common random numbers)."""
     half = np.random.default_rng([seed_start, gen]).integers(0, 2**31 - 1, (popsize + 1) // 2)
@@ -148,9 +149,15 @@ class Run:
     plain data (lists, numbers, strings and the ES's own state) that any program reads."""
 
     def __init__(self, args, num_params: int, mean_init: np.ndarray | None = None):
-        self.es = CMAES(num_params, sigma_init=args.sigma_init, popsize=args.popsize,
-                        weight_decay=args.weight_decay, seed=args.seed_start,
-                        max_sigma=args.max_sigma or None, mean_init=mean_init)
+        self.es = CMAES(
+            num_params,
+            sigma_init=args.sigma_init,
+            popsize=args.popsize,
+            weight_decay=args.weight_decay,
+            seed=args.seed_start,
+            max_sigma=args.max_sigma or None,
+            mean_init=mean_init,
+        )
         self.gen, self.elapsed = 0, 0.0
         self.hist, self.hist_best, self.eval_log = [], [], []
         self.best_params, self.best_reward = None, None
@@ -158,13 +165,19 @@ class Run:
         self.timing = []  # [gen, processes, wall seconds, [seconds of each member]]
 
     def state(self) -> dict:
-        return {"format": CHECKPOINT_FORMAT, "es": self.es.state(), "gen": self.gen,
-                "elapsed": self.elapsed, "hist": self.hist, "hist_best": self.hist_best,
-                "eval_log": self.eval_log,
-                "best_params": None if self.best_params is None else self.best_params.tolist(),
-                "best_reward": self.best_reward,
-                "recent_means": [m.tolist() for m in self.recent_means],
-                "timing": self.timing}
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "es": self.es.state(),
+            "gen": self.gen,
+            "elapsed": self.elapsed,
+            "hist": self.hist,
+            "hist_best": self.hist_best,
+            "eval_log": self.eval_log,
+            "best_params": None if self.best_params is None else self.best_params.tolist(),
+            "best_reward": self.best_reward,
+            "recent_means": [m.tolist() for m in self.recent_means],
+            "timing": self.timing,
+        }
 
     @classmethod
     def from_state(cls, state: dict) -> Run:
@@ -184,8 +197,9 @@ CHECKPOINT_FORMAT = "train.py checkpoint 2"
 
 
 def log_base(args) -> Path:
-    return Path(args.log_dir) / f"{args.env_name}.{args.optimizer}.{args.num_episode}." \
-                                f"{args.popsize}"
+    return (
+        Path(args.log_dir) / f"{args.env_name}.{args.optimizer}.{args.num_episode}.{args.popsize}"
+    )
 
 
 def write_logs(base: Path, run: Run) -> None:
@@ -228,24 +242,34 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
     gen = run.gen + 1
     solutions = run.es.ask()
     seeds = generation_seeds(args.seed_start, gen, args.popsize, args.same_tracks)
-    tasks = [(solutions[i], seeds[i], args.num_episode, args.max_steps, args.early_stop)
-             for i in range(args.popsize)]
+    tasks = [
+        (solutions[i], seeds[i], args.num_episode, args.max_steps, args.early_stop)
+        for i in range(args.popsize)
+    ]
     begin = time.perf_counter()
     results = distributed_run(comm, agent, env, tasks)
     wall = time.perf_counter() - begin
     rewards = np.array([np.mean(r) for r, _, _ in results])
     lengths = np.concatenate([n for _, n, _ in results])
-    run.timing.append([gen, comm.Get_size(), round(wall, 3),
-                       [round(s, 3) for _, _, s in results]])
+    run.timing.append([gen, comm.Get_size(), round(wall, 3), [round(s, 3) for _, _, s in results]])
     run.es.tell(rewards)
     if args.average_last:
-        run.recent_means = (run.recent_means + [run.es.current_param()])[-args.average_last:]
+        run.recent_means = (run.recent_means + [run.es.current_param()])[-args.average_last :]
     run.gen = gen
     run.elapsed = time.time() - start
-    run.hist.append([gen, int(run.elapsed), round(float(rewards.mean()), 2),
-                     round(float(rewards.min()), 2), round(float(rewards.max()), 2),
-                     round(float(rewards.std()), 2), int(run.es.rms_stdev() * 100000) / 100000.0,
-                     round(float(lengths.mean()), 2), int(lengths.max())])
+    run.hist.append(
+        [
+            gen,
+            int(run.elapsed),
+            round(float(rewards.mean()), 2),
+            round(float(rewards.min()), 2),
+            round(float(rewards.max()), 2),
+            round(float(rewards.std()), 2),
+            int(run.es.rms_stdev() * 100000) / 100000.0,
+            round(float(lengths.mean()), 2),
+            int(lengths.max()),
+        ]
+    )
     if gen == 1:
         run.best_reward = round(float(rewards.mean()), 2)  # the authors' starting "prev"
     if gen % args.eval_steps == 0:
@@ -263,16 +287,28 @@ def evaluate_candidates(comm, agent, env, run: Run, args, start: float) -> None:
     tasks = [(params, s, per_task, args.max_steps, 0) for params, _ in candidates for s in seeds]
     results = distributed_run(comm, agent, env, tasks)  # all candidates in one round
     for k, (params, averaged) in enumerate(candidates):
-        part = results[k * len(seeds):(k + 1) * len(seeds)]
+        part = results[k * len(seeds) : (k + 1) * len(seeds)]
         reward_eval = float(np.mean([np.mean(r) for r, _, _ in part]))
         prev = run.best_reward
         tag = [] if averaged is None else ["average_of_last", averaged]
         run.eval_log.append([run.gen, reward_eval, params.tolist()] + tag)
         if run.best_params is None or reward_eval > run.best_reward:
             run.best_params, run.best_reward = params, reward_eval
-        run.hist_best.append([run.gen, int(time.time() - start), "improvement",
-                              reward_eval - prev, "curr", reward_eval, "prev", prev,
-                              "best", run.best_reward] + tag)
+        run.hist_best.append(
+            [
+                run.gen,
+                int(time.time() - start),
+                "improvement",
+                reward_eval - prev,
+                "curr",
+                reward_eval,
+                "prev",
+                prev,
+                "best",
+                run.best_reward,
+            ]
+            + tag
+        )
 
 
 def master(comm, agent, env, args) -> int:
@@ -290,16 +326,21 @@ def master(comm, agent, env, args) -> int:
         run.timing = []
     run.es.max_sigma = args.max_sigma or None  # like --generations, taken from this command
     if run.es.num_params != num_params or run.es.popsize != args.popsize:
-        raise UserError(f"{base}.checkpoint.pkl: made for {run.es.num_params} parameters and "
-                        f"population {run.es.popsize}, not {num_params} and {args.popsize}")
+        raise UserError(
+            f"{base}.checkpoint.pkl: made for {run.es.num_params} parameters and "
+            f"population {run.es.popsize}, not {num_params} and {args.popsize}"
+        )
     start = time.time() - run.elapsed
-    print(f"train: population {args.popsize} ({args.num_episode} episodes each) on "
-          f"{comm.Get_size()} process(es); logs {base}.*; "
-          + (f"resuming after generation {run.gen}" if run.gen else "starting")
-          + (f" from the controller {args.init}" if args.init and not args.resume else ""),
-          file=sys.stderr)
-    bar = progress(initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen",
-                   interval=0)  # in a log, a line for every generation
+    print(
+        f"train: population {args.popsize} ({args.num_episode} episodes each) on "
+        f"{comm.Get_size()} process(es); logs {base}.*; "
+        + (f"resuming after generation {run.gen}" if run.gen else "starting")
+        + (f" from the controller {args.init}" if args.init and not args.resume else ""),
+        file=sys.stderr,
+    )
+    bar = progress(
+        initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen", interval=0
+    )  # in a log, a line for every generation
     try:
         while args.generations is None or run.gen < args.generations:
             one_generation(comm, agent, env, run, args, start)
@@ -307,19 +348,26 @@ def master(comm, agent, env, args) -> int:
             h = run.hist[-1]
             bar.update(1)
             _, size, wall, seconds = run.timing[-1]
-            bar.set_postfix(mean=h[2], max=h[4], best_eval=run.best_params is not None
-                            and round(run.best_reward, 1) or "-",
-                            busy=f"{sum(seconds) / (size * wall):.0%}")
+            bar.set_postfix(
+                mean=h[2],
+                max=h[4],
+                best_eval=run.best_params is not None and round(run.best_reward, 1) or "-",
+                busy=f"{sum(seconds) / (size * wall):.0%}",
+            )
     except WorkerError as e:
         print(str(e), file=sys.stderr)
-        raise UserError(f"a worker failed in generation {run.gen + 1} (traceback above); "
-                        f"stopped. {base}.checkpoint.pkl holds generation {run.gen}: "
-                        f"fix the cause and run again with --resume") from None
+        raise UserError(
+            f"a worker failed in generation {run.gen + 1} (traceback above); "
+            f"stopped. {base}.checkpoint.pkl holds generation {run.gen}: "
+            f"fix the cause and run again with --resume"
+        ) from None
     finally:
         bar.close()
-    print(f"train: {run.gen} generations; best evaluation "
-          f"{run.best_reward if run.best_params is not None else 'none yet'}; logs {base}.*",
-          file=sys.stderr)
+    print(
+        f"train: {run.gen} generations; best evaluation "
+        f"{run.best_reward if run.best_params is not None else 'none yet'}; logs {base}.*",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -329,47 +377,83 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("-o", "--optimizer", default="cma", choices=["cma"])
     parser.add_argument("-e", "--num_episode", type=COUNT, default=16, help="episodes per member")
     parser.add_argument("-n", "--num_worker", type=COUNT, default=64)
-    parser.add_argument("-t", "--num_worker_trial", type=COUNT, default=1,
-                        help="members per worker: the population is n x t, at least 2; "
-                             "members i and i + pop/2 share seeds, and with an odd "
-                             "population the last member has seeds of its own")
+    parser.add_argument(
+        "-t",
+        "--num_worker_trial",
+        type=COUNT,
+        default=1,
+        help="members per worker: the population is n x t, at least 2; "
+        "members i and i + pop/2 share seeds, and with an odd "
+        "population the last member has seeds of its own",
+    )
     parser.add_argument("--eval_steps", type=COUNT, default=25, help="score the mean every N gens")
     parser.add_argument("--eval-episodes", type=COUNT, default=1024)
     parser.add_argument("-s", "--seed_start", type=SEED, default=0)
     parser.add_argument("--sigma_init", type=POSITIVE, default=0.1)
-    parser.add_argument("--max-sigma", type=float_at_least(0.0), default=0.0, metavar="S",
-                        help="clamp CMA-ES's step size at S after every generation (0: off, "
-                             "the paper's loop, where it adapts freely)")
+    parser.add_argument(
+        "--max-sigma",
+        type=float_at_least(0.0),
+        default=0.0,
+        metavar="S",
+        help="clamp CMA-ES's step size at S after every generation (0: off, "
+        "the paper's loop, where it adapts freely)",
+    )
     parser.add_argument("--weight-decay", type=float_at_least(0.0), default=0.01)
-    parser.add_argument("--generations", type=COUNT, default=None,
-                        help="stop after this many (default: run until stopped)")
+    parser.add_argument(
+        "--generations",
+        type=COUNT,
+        default=None,
+        help="stop after this many (default: run until stopped)",
+    )
     parser.add_argument("--max-steps", type=COUNT, default=1000, help="steps per episode")
-    parser.add_argument("--early-stop", type=NON_NEGATIVE, default=0, metavar="N",
-                        help="end a population episode after N consecutive steps of negative "
-                             "reward (0: off, the paper's loop); evaluations never stop early")
-    parser.add_argument("--same-tracks", action="store_true",
-                        help="every member of a generation runs the same tracks, so members "
-                             "are ranked on equal terms (off: the paper's loop, where only "
-                             "members i and i + pop/2 share tracks)")
-    parser.add_argument("--average-last", type=NON_NEGATIVE, default=0, metavar="W",
-                        help="every evaluation also scores the average of the last W "
-                             "generations' means, a candidate for the best controller "
-                             "(0: off, the paper's loop); the search itself is unchanged")
+    parser.add_argument(
+        "--early-stop",
+        type=NON_NEGATIVE,
+        default=0,
+        metavar="N",
+        help="end a population episode after N consecutive steps of negative "
+        "reward (0: off, the paper's loop); evaluations never stop early",
+    )
+    parser.add_argument(
+        "--same-tracks",
+        action="store_true",
+        help="every member of a generation runs the same tracks, so members "
+        "are ranked on equal terms (off: the paper's loop, where only "
+        "members i and i + pop/2 share tracks)",
+    )
+    parser.add_argument(
+        "--average-last",
+        type=NON_NEGATIVE,
+        default=0,
+        metavar="W",
+        help="every evaluation also scores the average of the last W "
+        "generations' means, a candidate for the best controller "
+        "(0: off, the paper's loop); the search itself is unchanged",
+    )
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--init", default=None, metavar="FILE",
-                        help="start the search's mean at this controller's parameters "
-                             "(default: zeros; a new run only, --resume takes the checkpoint's)")
+    parser.add_argument(
+        "--init",
+        default=None,
+        metavar="FILE",
+        help="start the search's mean at this controller's parameters "
+        "(default: zeros; a new run only, --resume takes the checkpoint's)",
+    )
     parser.add_argument("--log-dir", default="log")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
     parser.add_argument("--mode", default="zh", choices=["zh", "z", "z_hidden"])
-    parser.add_argument("--print-log-base", action="store_true",
-                        help="print the log files' common path for these settings and exit")
+    parser.add_argument(
+        "--print-log-base",
+        action="store_true",
+        help="print the log files' common path for these settings and exit",
+    )
     args = parse_with_preset(parser, "train", argv)
     args.popsize = args.num_worker * args.num_worker_trial
     if args.popsize < 2:
-        parser.error(f"argument -n/--num_worker: a population of n x t = {args.popsize}; "
-                     f"CMA-ES needs at least 2")
+        parser.error(
+            f"argument -n/--num_worker: a population of n x t = {args.popsize}; "
+            f"CMA-ES needs at least 2"
+        )
     return args
 
 

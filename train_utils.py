@@ -16,24 +16,35 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def save_checkpoint(path: Path, model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                    progress: dict) -> None:
+def save_checkpoint(
+    path: Path, model: keras.Model, optimizer: keras.optimizers.Optimizer, progress: dict
+) -> None:
     arrays = {f"model_{i}": v.numpy() for i, v in enumerate(model.variables)}
     arrays |= {f"opt_{i}": v.numpy() for i, v in enumerate(optimizer.variables)}
     arrays["progress"] = np.array(json.dumps(progress))
     atomic_savez(path, compress=False, **arrays)
 
 
-def save_progress(model: keras.Model, optimizer: keras.optimizers.Optimizer, json_path: Path,
-                  ckpt_path: Path, step: int, start: float) -> int:
+def save_progress(
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    json_path: Path,
+    ckpt_path: Path,
+    step: int,
+    start: float,
+) -> int:
     """Write the weights file, then the checkpoint; returns `step`, the last good step."""
     model.save_json(json_path)
     save_checkpoint(ckpt_path, model, optimizer, {"step": step, "seconds": time.time() - start})
     return step
 
 
-def load_checkpoint(path: Path, model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                    init: Path | str | None = None) -> dict | None:
+def load_checkpoint(
+    path: Path,
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    init: Path | str | None = None,
+) -> dict | None:
     """Restore model and optimizer from `path`; the saved progress, or None if absent. With
     no checkpoint, the model starts from the weights file `init` when one is given (--init):
     a resumed run always takes its checkpoint's."""
@@ -49,8 +60,7 @@ def load_checkpoint(path: Path, model: keras.Model, optimizer: keras.optimizers.
                     v.assign(data[f"{prefix}_{i}"])
             return json.loads(str(data["progress"]))
     except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{path}: unreadable checkpoint ({e}); delete it to start again") \
-            from None
+        raise UserError(f"{path}: unreadable checkpoint ({e}); delete it to start again") from None
 
 
 class TrainLog:
@@ -74,8 +84,9 @@ class TrainLog:
         self.writer = tf.summary.create_file_writer(str(out_dir / "tb"))
 
     def write(self, step: int, **values: float) -> None:
-        self.file.write(",".join([str(step)] + [f"{values[k]:.6g}" for k in self.fields[1:]])
-                        + "\n")
+        self.file.write(
+            ",".join([str(step)] + [f"{values[k]:.6g}" for k in self.fields[1:]]) + "\n"
+        )
         self.file.flush()
         with self.writer.as_default():
             for k, v in values.items():
@@ -88,7 +99,11 @@ class TrainLog:
 
 def check_finite(loss: float, step: int, weights_path: Path, good_step: int) -> None:
     if not np.isfinite(loss):
-        kept = (f"the last good weights (step {good_step}) are in {weights_path}" if good_step
-                else f"no weights were written to {weights_path}")
-        raise UserError(f"{weights_path.parent}/: loss became {loss} at step {step}; stopped: "
-                        f"{kept}")
+        kept = (
+            f"the last good weights (step {good_step}) are in {weights_path}"
+            if good_step
+            else f"no weights were written to {weights_path}"
+        )
+        raise UserError(
+            f"{weights_path.parent}/: loss became {loss} at step {step}; stopped: {kept}"
+        )

@@ -55,8 +55,9 @@ def count_frames(files: list[Path]) -> tuple[list[Path], int]:
     return good, frames
 
 
-def frame_dataset(files: list[Path], epoch: int, seed: int, batch_size: int,
-                  shuffle_buffer: int) -> Iterator[np.ndarray]:
+def frame_dataset(
+    files: list[Path], epoch: int, seed: int, batch_size: int, shuffle_buffer: int
+) -> Iterator[np.ndarray]:
     """uint8 batches [batch_size,64,64,3] for one epoch, in an order fixed by (seed, epoch).
 
     Episodes are read one at a time, in a shuffled order, into a buffer of about
@@ -82,7 +83,7 @@ def frame_dataset(files: list[Path], epoch: int, seed: int, batch_size: int,
                 grown = np.empty((n + len(obs), 64, 64, 3), np.uint8)
                 grown[:n] = buffer[:n]
                 buffer = grown
-            buffer[n:n + len(obs)] = obs
+            buffer[n : n + len(obs)] = obs
             n += len(obs)
         if n < batch_size:
             return
@@ -95,28 +96,43 @@ def frame_dataset(files: list[Path], epoch: int, seed: int, batch_size: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", nargs="+", default=["record"], metavar="FOLDER",
-                        help="folders of episode files (several: trained on all of them)")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=["record"],
+        metavar="FOLDER",
+        help="folders of episode files (several: trained on all of them)",
+    )
     parser.add_argument("--out", default="tf_vae", help="output folder (vae.json, logs)")
     parser.add_argument("--epochs", type=COUNT, default=10)
     parser.add_argument("--batch-size", type=COUNT, default=100)
     parser.add_argument("--learning-rate", type=POSITIVE, default=1e-4)
     parser.add_argument("--kl-tolerance", type=float_at_least(0.0), default=0.5)
-    parser.add_argument("--max-files", type=COUNT, default=10000,
-                        help="use the first N episode files (the authors used 10,000)")
+    parser.add_argument(
+        "--max-files",
+        type=COUNT,
+        default=10000,
+        help="use the first N episode files (the authors used 10,000)",
+    )
     parser.add_argument("--shuffle-buffer", type=COUNT, default=10000, help="frames")
     parser.add_argument("--checkpoint-every", type=COUNT, default=500, help="steps")
     parser.add_argument("--seed", type=SEED, default=0)
-    parser.add_argument("--init", default=None, metavar="VAE_JSON",
-                        help="start from these weights of V instead of random ones (to train "
-                             "a V again on new episodes); a resumed run takes its checkpoint's")
+    parser.add_argument(
+        "--init",
+        default=None,
+        metavar="VAE_JSON",
+        help="start from these weights of V instead of random ones (to train "
+        "a V again on new episodes); a resumed run takes its checkpoint's",
+    )
     args = parse_with_preset(parser, "vae_train", argv)
 
     files, frames = count_frames(list_episode_files(args.data)[: args.max_files])
     steps_per_epoch = frames // args.batch_size
     if steps_per_epoch == 0:
-        raise UserError(f"{'/, '.join(args.data)}/: {frames} good frames, fewer than one "
-                        f"batch of {args.batch_size}")
+        raise UserError(
+            f"{'/, '.join(args.data)}/: {frames} good frames, fewer than one "
+            f"batch of {args.batch_size}"
+        )
     if args.init is not None:
         existing_file(args.init, "V's weights, vae.json, for --init")
     out = writable_folder(args.out, "V's weights, checkpoint and logs")
@@ -136,13 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     saved = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
     step = saved["step"]
     if step >= total_steps:
-        print(f"vae_train: {json_path} already trained ({step} steps, {args.epochs} epochs)",
-              file=sys.stderr)
+        print(
+            f"vae_train: {json_path} already trained ({step} steps, {args.epochs} epochs)",
+            file=sys.stderr,
+        )
         return 0
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    print(f"vae_train: {len(files)} episodes, {frames} frames, {steps_per_epoch} steps/epoch "
-          f"on {device}, "
-          f"{'resuming at step ' + str(step) if step else 'starting'}", file=sys.stderr)
+    print(
+        f"vae_train: {len(files)} episodes, {frames} frames, {steps_per_epoch} steps/epoch "
+        f"on {device}, "
+        f"{'resuming at step ' + str(step) if step else 'starting'}",
+        file=sys.stderr,
+    )
 
     @tf.function
     def train_step(frames):
@@ -160,15 +181,28 @@ def main(argv: list[str] | None = None) -> int:
             done_in_epoch = step - epoch * steps_per_epoch
             batches = itertools.islice(
                 frame_dataset(files, epoch, args.seed, args.batch_size, args.shuffle_buffer),
-                done_in_epoch, steps_per_epoch)
-            bar = progress(batches, desc=f"V epoch {epoch + 1}/{args.epochs}",
-                           initial=done_in_epoch, total=steps_per_epoch, unit="batch")
+                done_in_epoch,
+                steps_per_epoch,
+            )
+            bar = progress(
+                batches,
+                desc=f"V epoch {epoch + 1}/{args.epochs}",
+                initial=done_in_epoch,
+                total=steps_per_epoch,
+                unit="batch",
+            )
             for x in bar:
                 loss, r_loss, kl_loss = (float(v) for v in train_step(x))
                 step += 1
                 check_finite(loss, step, json_path, good_step)
-                log.write(step, epoch=epoch, loss=loss, r_loss=r_loss, kl_loss=kl_loss,
-                          seconds=time.time() - start)
+                log.write(
+                    step,
+                    epoch=epoch,
+                    loss=loss,
+                    r_loss=r_loss,
+                    kl_loss=kl_loss,
+                    seconds=time.time() - start,
+                )
                 bar.set_postfix(loss=f"{loss:.1f}", r=f"{r_loss:.1f}", kl=f"{kl_loss:.1f}")
                 if step % args.checkpoint_every == 0 or step == total_steps:
                     good_step = save_progress(model, optimizer, json_path, ckpt_path, step, start)

@@ -73,13 +73,35 @@ def replay_steps_per_s(seeds: list[int], actions: list[list[np.ndarray]]) -> flo
 
 
 def seconds_per_generation(procs: int, log_dir: Path, max_steps: int) -> float:
-    cmd = [sys.executable, "train.py", "-n", "8", "-e", "1", "--max-steps", str(max_steps),
-           "--eval_steps", "1000", "--generations", "2", "--vae", str(VAE), "--rnn", str(RNN),
-           "--log-dir", str(log_dir)]
+    cmd = [
+        sys.executable,
+        "train.py",
+        "-n",
+        "8",
+        "-e",
+        "1",
+        "--max-steps",
+        str(max_steps),
+        "--eval_steps",
+        "1000",
+        "--generations",
+        "2",
+        "--vae",
+        str(VAE),
+        "--rnn",
+        str(RNN),
+        "--log-dir",
+        str(log_dir),
+    ]
     if procs > 1:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(procs), *cmd]
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True,
-                   env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+    subprocess.run(
+        cmd,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"),
+    )
     # each generation's evaluation round, timed to the millisecond (hist.json's seconds
     # are whole numbers, too coarse for rounds of a few seconds)
     timing = json.loads((log_dir / "carracing.cma.1.8.timing.json").read_text())
@@ -114,24 +136,48 @@ def main() -> None:
             one = min(one, seconds_per_generation(1, Path(tmp) / f"a{r}", args.gen_steps))
             two = min(two, seconds_per_generation(2, Path(tmp) / f"b{r}", args.gen_steps))
     steps = f"{args.episodes} x {args.frames}-step episodes"
-    print_table("agent", ["what", "figure", "ratio", "target"], [
-        [f"bare `CarRacing-v3`, random actions ({steps})", f"{bare:.1f} steps/s", "", ""],
-        [f"bare `CarRacing-v3`, the agent's own actions (same tracks and views; best of "
-         f"{args.repeats})",
-         f"{replay:.1f} steps/s", "1.00", ""],
-        [f"the shipped agent (`{controller.relative_to(ROOT)}`) on gymnasium's renderer, "
-         f"V + M + C in the loop (best of {args.repeats})",
-         f"{theirs:.1f} steps/s ({1e3 / theirs:.2f} ms a step)",
-         f"{theirs / replay:.2f} x bare on the same actions", ""],
-        [f"the shipped agent on the fast renderer (`model.py`'s rollout; best of "
-         f"{args.repeats})",
-         f"{ours:.1f} steps/s ({1e3 / ours:.2f} ms a step)",
-         f"{ours / replay:.2f} x bare on the same actions, {ours / theirs:.2f} x on "
-         f"gymnasium's renderer", ">= 0.85 x bare"],
-        [f"CMA-ES generation, pop 8 x 1 episode x {args.gen_steps} steps, 1 process "
-         f"(its evaluation round, best of {args.repeats})", f"{one:.2f} s", "", ""],
-        [f"the same, `mpirun -np 2` (best of {args.repeats}, alternating)", f"{two:.2f} s",
-         f"{one / two:.2f} x faster", ">= 1.80"]])
+    print_table(
+        "agent",
+        ["what", "figure", "ratio", "target"],
+        [
+            [f"bare `CarRacing-v3`, random actions ({steps})", f"{bare:.1f} steps/s", "", ""],
+            [
+                f"bare `CarRacing-v3`, the agent's own actions (same tracks and views; best of "
+                f"{args.repeats})",
+                f"{replay:.1f} steps/s",
+                "1.00",
+                "",
+            ],
+            [
+                f"the shipped agent (`{controller.relative_to(ROOT)}`) on gymnasium's renderer, "
+                f"V + M + C in the loop (best of {args.repeats})",
+                f"{theirs:.1f} steps/s ({1e3 / theirs:.2f} ms a step)",
+                f"{theirs / replay:.2f} x bare on the same actions",
+                "",
+            ],
+            [
+                f"the shipped agent on the fast renderer (`model.py`'s rollout; best of "
+                f"{args.repeats})",
+                f"{ours:.1f} steps/s ({1e3 / ours:.2f} ms a step)",
+                f"{ours / replay:.2f} x bare on the same actions, {ours / theirs:.2f} x on "
+                f"gymnasium's renderer",
+                ">= 0.85 x bare",
+            ],
+            [
+                f"CMA-ES generation, pop 8 x 1 episode x {args.gen_steps} steps, 1 process "
+                f"(its evaluation round, best of {args.repeats})",
+                f"{one:.2f} s",
+                "",
+                "",
+            ],
+            [
+                f"the same, `mpirun -np 2` (best of {args.repeats}, alternating)",
+                f"{two:.2f} s",
+                f"{one / two:.2f} x faster",
+                ">= 1.80",
+            ],
+        ],
+    )
 
 
 if __name__ == "__main__":

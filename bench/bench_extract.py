@@ -60,9 +60,23 @@ def ours_steps_per_s(seeds: list[int], frames: int, out: Path) -> float:
 def workers_steps_per_s(workers: int, episodes: int, frames: int, out: Path) -> float:
     env = dict(os.environ, WORKERS=str(workers))
     start = time.perf_counter()
-    subprocess.run(["bash", str(ROOT / "extract.bash"), "--trials", str(episodes),
-                    "--max-frames", str(frames), "--seed", "1", "--out", str(out)],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "bash",
+            str(ROOT / "extract.bash"),
+            "--trials",
+            str(episodes),
+            "--max-frames",
+            str(frames),
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return workers * episodes * frames / (time.perf_counter() - start)
 
 
@@ -83,15 +97,37 @@ def main() -> None:
         for r in range(args.repeats):
             one = max(one, workers_steps_per_s(1, args.episodes, args.frames, tmp / f"a{r}"))
             two = max(two, workers_steps_per_s(2, args.episodes, args.frames, tmp / f"b{r}"))
-    print_table("extract", ["what", "steps/s", "ratio", "target"], [
-        ["bare `CarRacing-v3` (gymnasium's renderer), random actions", f"{bare:.1f}", "1.00",
-         ""],
-        ["`extract.py` loop (random policy, preprocessing, compressed atomic save, fast "
-         "renderer)", f"{ours:.1f}", f"{ours / bare:.2f} x bare", ">= 0.90"],
-        [f"`extract.bash`, 1 worker (process start-up included; best of {args.repeats})",
-         f"{one:.1f}", "", ""],
-        [f"`extract.bash`, 2 workers (best of {args.repeats}, alternating with 1 worker)",
-         f"{two:.1f}", f"{two / one:.2f} x 1 worker", ">= 1.80"]])
+    print_table(
+        "extract",
+        ["what", "steps/s", "ratio", "target"],
+        [
+            [
+                "bare `CarRacing-v3` (gymnasium's renderer), random actions",
+                f"{bare:.1f}",
+                "1.00",
+                "",
+            ],
+            [
+                "`extract.py` loop (random policy, preprocessing, compressed atomic save, fast "
+                "renderer)",
+                f"{ours:.1f}",
+                f"{ours / bare:.2f} x bare",
+                ">= 0.90",
+            ],
+            [
+                f"`extract.bash`, 1 worker (process start-up included; best of {args.repeats})",
+                f"{one:.1f}",
+                "",
+                "",
+            ],
+            [
+                f"`extract.bash`, 2 workers (best of {args.repeats}, alternating with 1 worker)",
+                f"{two:.1f}",
+                f"{two / one:.2f} x 1 worker",
+                ">= 1.80",
+            ],
+        ],
+    )
 
 
 if __name__ == "__main__":

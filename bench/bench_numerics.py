@@ -40,12 +40,21 @@ print(steps / (time.perf_counter() - start), numerics.PINNED, openblas_core())
 
 
 def agent_steps_per_s(pinned: bool, controller: str, episodes: int) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "WORLDMODELS_CPU")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "WORLDMODELS_CPU")
+    }
     if not pinned:
         env["WORLDMODELS_CPU"] = "native"
-    out = subprocess.run([sys.executable, "-c", PROBE, controller, str(episodes)], cwd=ROOT,
-                         env=env, capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, controller, str(episodes)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return float(out[0]), f"{out[1]} ({out[2]} kernels)"
 
 
@@ -61,9 +70,14 @@ def main() -> int:
             rate, how = agent_steps_per_s(pinned, args.controller, args.episodes)
             best[pinned] = max(best[pinned], (rate, how))
     (native, native_how), (pin, pin_how) = best[False], best[True]
-    print_table("numerics", ["what", "agent steps/s", "ratio", "target"], [
-        [f"kernels chosen for this CPU: {native_how}", f"{native:.1f}", "1.00", ""],
-        [f"pinned: {pin_how}", f"{pin:.1f}", f"{pin / native:.3f} x", ">= 0.97"]])
+    print_table(
+        "numerics",
+        ["what", "agent steps/s", "ratio", "target"],
+        [
+            [f"kernels chosen for this CPU: {native_how}", f"{native:.1f}", "1.00", ""],
+            [f"pinned: {pin_how}", f"{pin:.1f}", f"{pin / native:.3f} x", ">= 0.97"],
+        ],
+    )
     return 0
 
 

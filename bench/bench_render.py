@@ -69,14 +69,24 @@ def main() -> None:
     for wrapped in (False, True):
         for kind in ("random", "driving"):
             theirs, ours = compare(seeds, args.steps, kind, wrapped)
-            rows.append(["`make_env` (64x64 observations)" if wrapped else
-                         "bare env (96x96 frame)",
-                         {"random": "random (the car stays near the start)",
-                          "driving": "driving (weaving with gas)"}[kind],
-                         f"{theirs:.1f} steps/s", f"{ours:.1f} steps/s",
-                         f"{ours / theirs:.2f}x", ">= 4"])
-    print_table("render", ["environment", "actions", "gymnasium's renderer", "fast renderer",
-                           "speed-up", "target"], rows)
+            rows.append(
+                [
+                    "`make_env` (64x64 observations)" if wrapped else "bare env (96x96 frame)",
+                    {
+                        "random": "random (the car stays near the start)",
+                        "driving": "driving (weaving with gas)",
+                    }[kind],
+                    f"{theirs:.1f} steps/s",
+                    f"{ours:.1f} steps/s",
+                    f"{ours / theirs:.2f}x",
+                    ">= 4",
+                ]
+            )
+    print_table(
+        "render",
+        ["environment", "actions", "gymnasium's renderer", "fast renderer", "speed-up", "target"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

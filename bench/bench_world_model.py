@@ -91,8 +91,9 @@ def train_frames_per_s(model, steps: int = 10) -> float:
         with tf.GradientTape() as tape:
             y, mu, logvar = model(x, training=True)
             loss = tf.reduce_mean(tf.reduce_sum(tf.square(x - y), [1, 2, 3]))
-            loss += tf.reduce_mean(tf.maximum(-0.5 * tf.reduce_sum(
-                1 + logvar - mu**2 - tf.exp(logvar), 1), 16.0))
+            loss += tf.reduce_mean(
+                tf.maximum(-0.5 * tf.reduce_sum(1 + logvar - mu**2 - tf.exp(logvar), 1), 16.0)
+            )
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
@@ -101,10 +102,27 @@ def train_frames_per_s(model, steps: int = 10) -> float:
 
 
 def peak_memory_mb(data: Path, out: Path) -> float:
-    args = ["--data", str(data), "--out", str(out), "--epochs", "1", "--batch-size", "100",
-            "--shuffle-buffer", "1000", "--checkpoint-every", "100000"]
-    proc = subprocess.run([sys.executable, "-c", PEAK_PROBE, *args], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    args = [
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "100",
+        "--shuffle-buffer",
+        "1000",
+        "--checkpoint-every",
+        "100000",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK_PROBE, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(proc.stdout.split()[-1]) / 1024
 
 
@@ -121,9 +139,11 @@ def main() -> None:
         for name, count in sizes.items():
             (tmp / name).mkdir()
             for i in range(count):
-                np.savez(tmp / name / f"{i}.npz",
-                         obs=rng.integers(0, 256, (1000, 64, 64, 3), np.uint8),
-                         action=np.zeros((1000, 3), np.float16))
+                np.savez(
+                    tmp / name / f"{i}.npz",
+                    obs=rng.integers(0, 256, (1000, 64, 64, 3), np.uint8),
+                    action=np.zeros((1000, 3), np.float16),
+                )
         small = peak_memory_mb(tmp / "2", tmp / "out2")
         large = peak_memory_mb(tmp / "16", tmp / "out16")
 
@@ -145,19 +165,38 @@ def main() -> None:
     m_tf = timeit(lambda: [np.asarray(v) for v in tf_step(za, h, c)[1]], 1000)
     m_np = timeit(lambda: np_rnn.step(za[:, :32], za[:, 32:], (h, c)), 1000)
     device = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
-    print_table("world_model", ["what", "figure", "baseline in the same run", "target"], [
-        [f"V training, batch 100, `dec_deconv1` as one matmul ({device})",
-         f"{ours:.1f} frames/s",
-         f"{base:.1f} frames/s with `Conv2DTranspose` on the 1x1 input ({ours / base:.2f}x)",
-         ""],
-        ["`vae_train.py` peak memory, 2 episodes (2,000 frames)", f"{small:.0f} MB", "", ""],
-        ["`vae_train.py` peak memory, 16 episodes (16,000 frames, 8x)", f"{large:.0f} MB",
-         f"{100 * (large / small - 1):+.1f}% (the extra frames alone are "
-         f"{14000 * 12288 / 2**20:.0f} MB)", "< +10%"],
-        ["V encoder, batch 1, numpy", f"{v_np * 1e3:.3f} ms",
-         f"TensorFlow `tf.function` {v_tf * 1e3:.3f} ms (numpy {v_tf / v_np:.1f}x faster)", ""],
-        ["M LSTM step, batch 1, numpy", f"{m_np * 1e3:.3f} ms",
-         f"TensorFlow `tf.function` {m_tf * 1e3:.3f} ms (numpy {m_tf / m_np:.1f}x faster)", ""]])
+    print_table(
+        "world_model",
+        ["what", "figure", "baseline in the same run", "target"],
+        [
+            [
+                f"V training, batch 100, `dec_deconv1` as one matmul ({device})",
+                f"{ours:.1f} frames/s",
+                f"{base:.1f} frames/s with `Conv2DTranspose` on the 1x1 input ({ours / base:.2f}x)",
+                "",
+            ],
+            ["`vae_train.py` peak memory, 2 episodes (2,000 frames)", f"{small:.0f} MB", "", ""],
+            [
+                "`vae_train.py` peak memory, 16 episodes (16,000 frames, 8x)",
+                f"{large:.0f} MB",
+                f"{100 * (large / small - 1):+.1f}% (the extra frames alone are "
+                f"{14000 * 12288 / 2**20:.0f} MB)",
+                "< +10%",
+            ],
+            [
+                "V encoder, batch 1, numpy",
+                f"{v_np * 1e3:.3f} ms",
+                f"TensorFlow `tf.function` {v_tf * 1e3:.3f} ms (numpy {v_tf / v_np:.1f}x faster)",
+                "",
+            ],
+            [
+                "M LSTM step, batch 1, numpy",
+                f"{m_np * 1e3:.3f} ms",
+                f"TensorFlow `tf.function` {m_tf * 1e3:.3f} ms (numpy {m_tf / m_np:.1f}x faster)",
+                "",
+            ],
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -43,10 +43,14 @@ def print_table(name: str, header: list[str], rows: list[list]) -> None:
     """A markdown table with the command, date and CPU that produced it, as a block that
     `tables.py` can put into BENCHMARKS.md."""
     command = " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]])
-    lines = [f"<!-- table {name} -->",
-             f"`{command}` on {datetime.date.today().isoformat()}, {cpu_name()}, "
-             f"{os.cpu_count()} cores:", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"<!-- table {name} -->",
+        f"`{command}` on {datetime.date.today().isoformat()}, {cpu_name()}, "
+        f"{os.cpu_count()} cores:",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
     print("\n".join(lines + ["<!-- /table -->"]), flush=True)
 
@@ -60,16 +64,23 @@ def replace_blocks(markdown: str, new: dict[str, str], where: str = "BENCHMARKS.
     names = [m.group(1) for m in BLOCK.finditer(markdown)]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise UserError(f"{where}: more than one block for table(s) {', '.join(twice)} "
-                        f"(expected one '<!-- table NAME -->' line for each)")
+        raise UserError(
+            f"{where}: more than one block for table(s) {', '.join(twice)} "
+            f"(expected one '<!-- table NAME -->' line for each)"
+        )
     old = set(names)
     missing = sorted(set(new) - set(old))
     if missing:
-        raise UserError(f"{where}: no block for table(s) {', '.join(missing)} "
-                        f"(expected a '<!-- table NAME -->' line for each)")
-    return BLOCK.sub(lambda m: (f"<!-- table {m.group(1)} -->\n"
-                                f"{new.get(m.group(1), m.group(2))}<!-- /table -->\n"),
-                     markdown)
+        raise UserError(
+            f"{where}: no block for table(s) {', '.join(missing)} "
+            f"(expected a '<!-- table NAME -->' line for each)"
+        )
+    return BLOCK.sub(
+        lambda m: (
+            f"<!-- table {m.group(1)} -->\n{new.get(m.group(1), m.group(2))}<!-- /table -->\n"
+        ),
+        markdown,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         raise UserError(f"{e.filename}: cannot read ({e.strerror})") from None
     if not new:
-        raise UserError(f"{args.log}: no tables (expected '<!-- table NAME -->' blocks "
-                        f"printed by the bench scripts)")
+        raise UserError(
+            f"{args.log}: no tables (expected '<!-- table NAME -->' blocks "
+            f"printed by the bench scripts)"
+        )
     text = replace_blocks(markdown, new, args.markdown)
     atomic_write(args.markdown, lambda f: f.write(text), "w")
     print(f"tables.py: {args.markdown}: replaced {', '.join(sorted(new))}")

@@ -12,8 +12,12 @@ from common import load_weights_json
 
 Z_SIZE, ACTION_SIZE, HIDDEN, NUM_MIXTURES = 32, 3, 256, 5
 FORGET_BIAS = 1.0
-RNN_SHAPES = [(HIDDEN, Z_SIZE * NUM_MIXTURES * 3), (Z_SIZE * NUM_MIXTURES * 3,),
-              (Z_SIZE + ACTION_SIZE + HIDDEN, 4 * HIDDEN), (4 * HIDDEN,)]
+RNN_SHAPES = [
+    (HIDDEN, Z_SIZE * NUM_MIXTURES * 3),
+    (Z_SIZE * NUM_MIXTURES * 3,),
+    (Z_SIZE + ACTION_SIZE + HIDDEN, 4 * HIDDEN),
+    (4 * HIDDEN,),
+]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -33,8 +37,9 @@ class NumpyRNN:
     """M from the four tensors of `rnn.json`: output W [256,480], b [480], K [291,1024], b."""
 
     def __init__(self, tensors: list[np.ndarray]):
-        self.w_out, self.b_out, self.kernel, self.bias = (np.asarray(t, np.float32)
-                                                          for t in tensors)
+        self.w_out, self.b_out, self.kernel, self.bias = (
+            np.asarray(t, np.float32) for t in tensors
+        )
         self.hidden = self.kernel.shape[1] // 4
         self.z_size = self.kernel.shape[0] - ACTION_SIZE - self.hidden
 
@@ -52,7 +57,7 @@ class NumpyRNN:
         x = np.concatenate([np.reshape(z, (len(h), -1)), np.reshape(a, (len(h), -1)), h], 1)
         gates = x @ self.kernel + self.bias
         n = self.hidden  # i, j, f, o: views of the four blocks, as np.split gives them
-        i, j, f, o = gates[:, :n], gates[:, n:2 * n], gates[:, 2 * n:3 * n], gates[:, 3 * n:]
+        i, j, f, o = gates[:, :n], gates[:, n : 2 * n], gates[:, 2 * n : 3 * n], gates[:, 3 * n :]
         c = c * sigmoid(f + FORGET_BIAS) + sigmoid(i) * np.tanh(j)
         h = np.tanh(c) * sigmoid(o)
         return h.astype(np.float32), c.astype(np.float32)

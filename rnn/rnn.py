@@ -35,12 +35,14 @@ def _reorder(w: np.ndarray) -> np.ndarray:
 class MDNRNN(keras.Model):
     """[z_t, a_t] sequences -> MDN parameters of z_{t+1}: [B, T, z * K * 3]."""
 
-    def __init__(self, z_size: int = Z_SIZE, hidden: int = HIDDEN,
-                 num_mixtures: int = NUM_MIXTURES, **kwargs):
+    def __init__(
+        self, z_size: int = Z_SIZE, hidden: int = HIDDEN, num_mixtures: int = NUM_MIXTURES, **kwargs
+    ):
         super().__init__(**kwargs)
         self.z_size, self.hidden, self.num_mixtures = z_size, hidden, num_mixtures
-        self.lstm = keras.layers.LSTM(hidden, return_sequences=True, unit_forget_bias=True,
-                                      name="lstm")
+        self.lstm = keras.layers.LSTM(
+            hidden, return_sequences=True, unit_forget_bias=True, name="lstm"
+        )
         self.mdn = keras.layers.Dense(z_size * num_mixtures * 3, name="mdn")
         self.build((None, None, z_size + ACTION_SIZE))
 
@@ -55,7 +57,7 @@ class MDNRNN(keras.Model):
         cell = self.lstm.cell
         kernel = np.concatenate([cell.kernel.numpy(), cell.recurrent_kernel.numpy()], 0)
         bias = _reorder(cell.bias.numpy())
-        bias[2 * self.hidden:3 * self.hidden] -= FORGET_BIAS
+        bias[2 * self.hidden : 3 * self.hidden] -= FORGET_BIAS
         return [self.mdn.kernel.numpy(), self.mdn.bias.numpy(), _reorder(kernel), bias]
 
     def set_tensors(self, tensors: list[np.ndarray]) -> None:
@@ -63,7 +65,7 @@ class MDNRNN(keras.Model):
         self.mdn.kernel.assign(w_out)
         self.mdn.bias.assign(b_out)
         bias = np.array(bias, np.float32)
-        bias[2 * self.hidden:3 * self.hidden] += FORGET_BIAS
+        bias[2 * self.hidden : 3 * self.hidden] += FORGET_BIAS
         kernel = _reorder(kernel)
         n_in = self.z_size + ACTION_SIZE
         self.lstm.cell.kernel.assign(kernel[:n_in])
@@ -77,8 +79,9 @@ class MDNRNN(keras.Model):
         self.set_tensors(load_weights_json(path, RNN_SHAPES, "the 4 tensors of M (rnn.json)"))
 
 
-def mdn_loss(output: tf.Tensor, target: tf.Tensor, mask: tf.Tensor,
-             num_mixtures: int = NUM_MIXTURES) -> tf.Tensor:
+def mdn_loss(
+    output: tf.Tensor, target: tf.Tensor, mask: tf.Tensor, num_mixtures: int = NUM_MIXTURES
+) -> tf.Tensor:
     """Mean over valid (batch, time) and z dims of -log sum_k pi_k N(y; mean_k, std_k).
 
     output [B,T,z*K*3], target [B,T,z], mask [B,T] (1 where a target exists). Computed
@@ -89,8 +92,9 @@ def mdn_loss(output: tf.Tensor, target: tf.Tensor, mask: tf.Tensor,
     logmix, mean, logstd = tf.split(out, 3, axis=-1)
     logmix = logmix - tf.reduce_logsumexp(logmix, axis=-1, keepdims=True)
     y = target[..., None]
-    log_normal = (-0.5 * tf.square((y - mean) * tf.exp(-logstd)) - logstd
-                  - 0.5 * math.log(2.0 * math.pi))
+    log_normal = (
+        -0.5 * tf.square((y - mean) * tf.exp(-logstd)) - logstd - 0.5 * math.log(2.0 * math.pi)
+    )
     nll = -tf.reduce_logsumexp(logmix + log_normal, axis=-1)  # [B, T, z]
     mask = tf.cast(mask, nll.dtype)
     total = tf.reduce_sum(tf.reduce_mean(nll, axis=-1) * mask)

@@ -24,18 +24,28 @@ def script_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_script(*args: str, check: bool = True, timeout: float = 600, env=None,
-               mpirun: int = 0, **kwargs) -> subprocess.CompletedProcess:
+def run_script(
+    *args: str, check: bool = True, timeout: float = 600, env=None, mpirun: int = 0, **kwargs
+) -> subprocess.CompletedProcess:
     """Run `python <script> args...` (or bash for *.bash) from the repository root; with
     `mpirun` N, as N MPI processes."""
     cmd = ["bash" if args[0].endswith(".bash") else sys.executable, *args]
     if mpirun:
         cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(mpirun), *cmd]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=env or script_env(), **kwargs)
+    proc = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or script_env(),
+        **kwargs,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -53,8 +63,10 @@ def weights(tmp_path_factory):
     from vae.numpy_vae import VAE_SHAPES
 
     rng = np.random.default_rng(0)
-    tensors = [rng.standard_normal(s) * (0.0 if len(s) == 1 else 1.0 / np.sqrt(np.prod(s[:-1])))
-               for s in VAE_SHAPES]
+    tensors = [
+        rng.standard_normal(s) * (0.0 if len(s) == 1 else 1.0 / np.sqrt(np.prod(s[:-1])))
+        for s in VAE_SHAPES
+    ]
     folder = tmp_path_factory.mktemp("weights")
     save_weights_json(folder / "vae.json", tensors)
     return {"vae": folder / "vae.json", "rnn": SHARED / "reference/original/rnn.json"}

@@ -21,29 +21,41 @@ def data(weights, tmp_path_factory):
     series, a controller file."""
     d = tmp_path_factory.mktemp("inputs")
     (d / "rec").mkdir()
-    np.savez_compressed(d / "rec/1.npz", obs=np.zeros((120, 64, 64, 3), np.uint8),
-                        action=np.zeros((120, 3), np.float16))
+    np.savez_compressed(
+        d / "rec/1.npz",
+        obs=np.zeros((120, 64, 64, 3), np.uint8),
+        action=np.zeros((120, 3), np.float16),
+    )
     (d / "bad").mkdir()
     (d / "bad/1.npz").write_bytes(b"not a zip")
     np.savez(d / "bad/2.npz", obs=np.zeros((3, 8, 8), np.uint8), action=np.zeros((3, 3)))
     (d / "empty").mkdir()
     (d / "series").mkdir()
-    np.savez(d / "series/1.npz", mu=np.zeros((50, 32), np.float16),
-             logvar=np.zeros((50, 32), np.float16), action=np.zeros((50, 3), np.float16))
+    np.savez(
+        d / "series/1.npz",
+        mu=np.zeros((50, 32), np.float16),
+        logvar=np.zeros((50, 32), np.float16),
+        action=np.zeros((50, 3), np.float16),
+    )
     (d / "c.json").write_text(json.dumps([[0.0] * 867]))
     (d / "hist").mkdir()
     (d / "hist/r.hist.json").write_text("[]")
     (d / "good").mkdir()
-    (d / "good/r.hist.json").write_text(json.dumps([[g, g, 5.0, 1.0, 9.0, 2.0, 0.1, 50, 60]
-                                                    for g in (1, 2)]))
+    (d / "good/r.hist.json").write_text(
+        json.dumps([[g, g, 5.0, 1.0, 9.0, 2.0, 0.1, 50, 60] for g in (1, 2)])
+    )
     (d / "nan.json").write_text("[[NaN" + ", 0.0" * 866 + "], 0]")
     (d / "inf.json").write_text("[[Infinity" + ", 0.0" * 866 + "]]")
     (d / "badseries").mkdir()
-    np.savez(d / "badseries/1.npz", mu=np.zeros((50, 16), np.float16),
-             logvar=np.zeros((50, 16), np.float16), action=np.zeros((50, 3), np.float16))
+    np.savez(
+        d / "badseries/1.npz",
+        mu=np.zeros((50, 16), np.float16),
+        logvar=np.zeros((50, 16), np.float16),
+        action=np.zeros((50, 3), np.float16),
+    )
     (d / "trunc").mkdir()
     whole = (d / "rec/1.npz").read_bytes()
-    (d / "trunc/1.npz").write_bytes(whole[:len(whole) // 2])
+    (d / "trunc/1.npz").write_bytes(whole[: len(whole) // 2])
     return {"dir": d, "vae": str(weights["vae"])}
 
 
@@ -133,8 +145,7 @@ CASES = [
     ("model.py norender {d}/missing.json --vae {vae} --rnn " + RNN, {}),
     ("model.py norender {d}/c.json --vae {vae} --rnn " + RNN + " --mode z", {}),
     ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --out {out}/a.avi", {}),
-    ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --every 0 --out {out}/a.gif",
-     {}),
+    ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --every 0 --out {out}/a.gif", {}),
     # non-finite controllers
     ("model.py norender {d}/nan.json --vae {vae} --rnn " + RNN + " --trials 1", {}),
     ("model.py norender {d}/inf.json --vae {vae} --rnn " + RNN + " --trials 1", {}),
@@ -151,8 +162,7 @@ CASES = [
     # plots and pictures
     ("plot_training_progress.py {d}/missing --out {out}/p.png", {}),
     ("plot_training_progress.py {d}/hist/r --out {out}/p.png", {}),
-    ("plot_training_progress.py {d}/hist/r --against {d}/hist/r --labels a --out {out}/p.png",
-     {}),
+    ("plot_training_progress.py {d}/hist/r --against {d}/hist/r --labels a --out {out}/p.png", {}),
     ("figures.py --record {d}/rec --vae {vae} --rnn " + RNN + " --frames 0 --out {out}", {}),
     ("figures.py --record {d}/rec --vae {vae} --rnn " + RNN + " --tau 0 --out {out}", {}),
     # whole pipelines
@@ -175,10 +185,12 @@ READ_ONLY_CASES = [
     ("series.py --data {d}/rec --vae {vae} --out {ro}", {}),
     ("rnn_train.py --series {d}/series --out {ro} --initial-z {out}/z.json --seq-len 20", {}),
     ("rnn_train.py --series {d}/series --out {out} --initial-z {ro}/z.json --seq-len 20", {}),
-    ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --max-steps 5 --out {ro}/a.gif",
-     {}),
-    ("model.py norender {d}/c.json --vae {vae} --rnn " + RNN + " --trials 1 --max-steps 5 "
-     "--details {ro}/tracks.csv", {}),
+    ("model.py record {d}/c.json --vae {vae} --rnn " + RNN + " --max-steps 5 --out {ro}/a.gif", {}),
+    (
+        "model.py norender {d}/c.json --vae {vae} --rnn " + RNN + " --trials 1 --max-steps 5 "
+        "--details {ro}/tracks.csv",
+        {},
+    ),
     ("plot_training_progress.py {d}/good/r --out {ro}/p.png", {}),
     ("figures.py --record {d}/rec --vae {vae} --rnn " + RNN + " --out {ro}", {}),
     ("train.py -n 2 -e 1 --max-steps 5 --log-dir {ro} --vae {vae} --rnn " + RNN, {}),
@@ -248,14 +260,18 @@ def test_non_finite_controller_under_mpirun(data, tmp_path):
 
 
 def test_error_names_the_flag_and_the_range(data, tmp_path):
-    cases = [("vae_train.py --data {d}/rec --out {out} --batch-size 0", {}),
-             ("train.py --sigma_init -1 --log-dir {out}", {}),
-             ("extract.bash --out {out}", {"WORKERS": "0"}),
-             ("series.py --data {d}/bad --vae {vae} --out {out}", {})]
-    expected = ["vae_train.py: error: argument --batch-size: expected an integer >= 1, got '0'",
-                "train.py: error: argument --sigma_init: expected a number > 0, got '-1'",
-                "extract.bash: error: WORKERS=0: expected an integer >= 1",
-                "none of the 2 episode files could be read"]
+    cases = [
+        ("vae_train.py --data {d}/rec --out {out} --batch-size 0", {}),
+        ("train.py --sigma_init -1 --log-dir {out}", {}),
+        ("extract.bash --out {out}", {"WORKERS": "0"}),
+        ("series.py --data {d}/bad --vae {vae} --out {out}", {}),
+    ]
+    expected = [
+        "vae_train.py: error: argument --batch-size: expected an integer >= 1, got '0'",
+        "train.py: error: argument --sigma_init: expected a number > 0, got '-1'",
+        "extract.bash: error: WORKERS=0: expected an integer >= 1",
+        "none of the 2 episode files could be read",
+    ]
     for case, text in zip(cases, expected, strict=True):
         proc = run_case(case, data, tmp_path)
         assert text in proc.stderr.strip().splitlines()[-1]

@@ -67,8 +67,20 @@ def test_wrong_length_controller_file(tmp_path):
 
 
 def norender(weights, *extra, np_=None):
-    args = ["model.py", "norender", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
-            "--rnn", str(weights["rnn"]), "--trials", "3", "--max-steps", "40", *extra]
+    args = [
+        "model.py",
+        "norender",
+        str(AUTHORS_BEST),
+        "--vae",
+        str(weights["vae"]),
+        "--rnn",
+        str(weights["rnn"]),
+        "--trials",
+        "3",
+        "--max-steps",
+        "40",
+        *extra,
+    ]
     return run_script(*args, mpirun=np_ or 0).stdout
 
 
@@ -97,8 +109,9 @@ def test_early_stop_ends_population_episodes_only_after_n_idle_steps(weights):
     env = make_env(max_episode_steps=200)
     parked = np.zeros(param_count("zh"))
     parked[1] = -10.0  # gas bias: (tanh(-10) + 1) / 2 = 0, the car never reaches a new tile
-    rewards, lengths = agent.evaluate(env, parked, seed=3, num_episodes=2, max_steps=200,
-                                      early_stop=25)
+    rewards, lengths = agent.evaluate(
+        env, parked, seed=3, num_episodes=2, max_steps=200, early_stop=25
+    )
     # the first step scores the tile under the car, then 25 steps of -0.1 in a row
     assert lengths == [26, 26] and rewards[0] == pytest.approx(rewards[1], abs=5)
     full = agent.evaluate(env, parked, seed=3, num_episodes=1, max_steps=200)
@@ -106,9 +119,20 @@ def test_early_stop_ends_population_episodes_only_after_n_idle_steps(weights):
 
 
 def record(weights, out, *extra):
-    return run_script("model.py", "record", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
-                      "--rnn", str(weights["rnn"]), "--max-steps", "10", "--out", str(out),
-                      *extra)
+    return run_script(
+        "model.py",
+        "record",
+        str(AUTHORS_BEST),
+        "--vae",
+        str(weights["vae"]),
+        "--rnn",
+        str(weights["rnn"]),
+        "--max-steps",
+        "10",
+        "--out",
+        str(out),
+        *extra,
+    )
 
 
 def test_record_writes_gif(weights, tmp_path):
@@ -139,8 +163,17 @@ def test_render_without_display_suggests_record(weights):
     env = script_env()
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    proc = run_script("model.py", "render", str(AUTHORS_BEST), "--vae", str(weights["vae"]),
-                      "--rnn", str(weights["rnn"]), env=env, check=False)
+    proc = run_script(
+        "model.py",
+        "render",
+        str(AUTHORS_BEST),
+        "--vae",
+        str(weights["vae"]),
+        "--rnn",
+        str(weights["rnn"]),
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 2 and "record" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
@@ -212,8 +245,9 @@ def test_norender_details_explain_each_track(tmp_path):
 def test_map_draws_the_track_and_the_path(tmp_path):
     shipped = sorted((ROOT / "log").glob("carracing.cma.*.best.json"))[0]
     out = tmp_path / "maps" / "track3.png"
-    proc = run_script("model.py", "map", str(shipped), "--seed", "3", "--max-steps", "60",
-                      "--out", str(out))
+    proc = run_script(
+        "model.py", "map", str(shipped), "--seed", "3", "--max-steps", "60", "--out", str(out)
+    )
     assert proc.stdout.startswith(f"map: {out}: reward ") and "in 60 steps" in proc.stdout
     from PIL import Image
 

@@ -28,8 +28,12 @@ def test_demo_end_to_end(tmp_path):
         assert base.with_name(f"{base.name}.{ext}").exists()
     scores = (run / "score.txt").read_text().splitlines()
     assert len(scores) == 5 and scores[-1].startswith("average_reward")
-    for name in ("progress.png", "agent.gif", "figures/vae_reconstruction.png",
-                 "figures/rnn_dream.png"):
+    for name in (
+        "progress.png",
+        "agent.gif",
+        "figures/vae_reconstruction.png",
+        "figures/rnn_dream.png",
+    ):
         assert (run / name).stat().st_size > 1000, name
     # every stage skips finished work: a second run resumes and redoes nothing
     proc = run_script("demo.bash", env=script_env(RUN=str(run)), timeout=900)

@@ -37,8 +37,17 @@ def test_episode_seeds_distinct_and_deterministic():
 
 
 def test_extract_writes_episode_files(tmp_path):
-    run_script("extract.py", "--trials", "2", "--max-frames", "25", "--seed", "11",
-               "--out", str(tmp_path / "a"))
+    run_script(
+        "extract.py",
+        "--trials",
+        "2",
+        "--max-frames",
+        "25",
+        "--seed",
+        "11",
+        "--out",
+        str(tmp_path / "a"),
+    )
     files = list_episode_files(tmp_path / "a")
     assert [int(f.stem) for f in files] == sorted(episode_seeds(11, 2))
     for f in files:
@@ -52,8 +61,17 @@ def test_extract_writes_episode_files(tmp_path):
     reset_obs, _ = env.reset(seed=seed)
     np.testing.assert_array_equal(load_episode(files[0])["obs"][0], reset_obs)
     # same --seed, same files
-    run_script("extract.py", "--trials", "2", "--max-frames", "25", "--seed", "11",
-               "--out", str(tmp_path / "b"))
+    run_script(
+        "extract.py",
+        "--trials",
+        "2",
+        "--max-frames",
+        "25",
+        "--seed",
+        "11",
+        "--out",
+        str(tmp_path / "b"),
+    )
     for f in files:
         a, b = load_episode(f), load_episode(tmp_path / "b" / f.name)
         np.testing.assert_array_equal(a["obs"], b["obs"])
@@ -64,8 +82,23 @@ def test_extract_with_a_trained_controller(tmp_path):
     """--controller: the episodes are the shipped agent's own drive, step for step."""
     controller, vae, rnn = SHIPPED
     out = tmp_path / "agent"
-    proc = run_script("extract.py", "--controller", controller, "--vae", vae, "--rnn", rnn,
-                      "--trials", "2", "--max-frames", "120", "--seed", "3", "--out", str(out))
+    proc = run_script(
+        "extract.py",
+        "--controller",
+        controller,
+        "--vae",
+        vae,
+        "--rnn",
+        rnn,
+        "--trials",
+        "2",
+        "--max-frames",
+        "120",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    )
     assert f"controller {controller}" in proc.stderr
     files = list_episode_files(out)
     assert {int(f.stem) for f in files} == set(episode_seeds(3, 2))
@@ -78,7 +111,8 @@ def test_extract_with_a_trained_controller(tmp_path):
         assert episode["obs"].shape == (120, 64, 64, 3)
         np.testing.assert_array_equal(episode["obs"], np.stack([o for o, _ in steps]))
         np.testing.assert_array_equal(
-            episode["action"], np.asarray([a for _, a in steps], np.float16))
+            episode["action"], np.asarray([a for _, a in steps], np.float16)
+        )
         _, random_action = random_policy_episode(env, seed, 120)
         assert not np.array_equal(episode["action"], random_action)
     env.close()
@@ -88,8 +122,20 @@ def test_extract_bad_controller_writes_nothing(tmp_path):
     bad = tmp_path / "c.json"
     bad.write_text("[[1, 2, 3]]")
     out = tmp_path / "agent"
-    proc = run_script("extract.py", "--controller", str(bad), "--trials", "1",
-                      "--max-frames", "5", "--seed", "3", "--out", str(out), check=False)
+    proc = run_script(
+        "extract.py",
+        "--controller",
+        str(bad),
+        "--trials",
+        "1",
+        "--max-frames",
+        "5",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and str(bad) in proc.stderr
     assert "867" in proc.stderr  # what was expected
@@ -98,8 +144,17 @@ def test_extract_bad_controller_writes_nothing(tmp_path):
 
 def test_episode_files_from_several_folders(tmp_path):
     for name, seed in (("a", 1), ("b", 2)):
-        run_script("extract.py", "--trials", "2", "--max-frames", "5", "--seed", str(seed),
-                   "--out", str(tmp_path / name))
+        run_script(
+            "extract.py",
+            "--trials",
+            "2",
+            "--max-frames",
+            "5",
+            "--seed",
+            str(seed),
+            "--out",
+            str(tmp_path / name),
+        )
     files = list_episode_files([tmp_path / "a", tmp_path / "b"])
     assert files == list_episode_files(tmp_path / "a") + list_episode_files(tmp_path / "b")
     (tmp_path / "b" / files[0].name).write_bytes(files[0].read_bytes())
@@ -120,8 +175,18 @@ def test_extract_without_seed_saves_it_for_resume(tmp_path):
 
 def test_extract_killed_then_resumed(tmp_path):
     out = tmp_path / "rec"
-    cmd = [sys.executable, "extract.py", "--trials", "3", "--max-frames", "600",
-           "--seed", "5", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "extract.py",
+        "--trials",
+        "3",
+        "--max-frames",
+        "600",
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=script_env(), stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not list(out.glob("*.npz")):
@@ -145,20 +210,47 @@ def test_extract_killed_then_resumed(tmp_path):
 
 def test_extract_bash_two_workers(tmp_path):
     out = tmp_path / "rec"
-    run_script("extract.bash", "--trials", "2", "--max-frames", "10", "--seed", "9",
-               "--out", str(out), env=script_env(WORKERS="2"))
+    run_script(
+        "extract.bash",
+        "--trials",
+        "2",
+        "--max-frames",
+        "10",
+        "--seed",
+        "9",
+        "--out",
+        str(out),
+        env=script_env(WORKERS="2"),
+    )
     names = {int(f.stem) for f in list_episode_files(out)}
     assert names == set(episode_seeds(9, 4))
     # ROUNDS: 1 worker at a time, 2 rounds -> the same four episodes
     out2 = tmp_path / "rec2"
-    run_script("extract.bash", "--trials", "2", "--max-frames", "10", "--seed", "9",
-               "--out", str(out2), env=script_env(WORKERS="1", ROUNDS="2"))
+    run_script(
+        "extract.bash",
+        "--trials",
+        "2",
+        "--max-frames",
+        "10",
+        "--seed",
+        "9",
+        "--out",
+        str(out2),
+        env=script_env(WORKERS="1", ROUNDS="2"),
+    )
     assert {int(f.stem) for f in list_episode_files(out2)} == names
 
 
 def test_extract_bash_fails_when_a_worker_fails(tmp_path):
-    proc = run_script("extract.bash", "--trials", "0", "--out", str(tmp_path / "r"),
-                      env=script_env(WORKERS="2"), check=False)
+    proc = run_script(
+        "extract.bash",
+        "--trials",
+        "0",
+        "--out",
+        str(tmp_path / "r"),
+        env=script_env(WORKERS="2"),
+        check=False,
+    )
     assert proc.returncode != 0
     assert "2 of 2 workers failed" in proc.stderr
 
@@ -166,21 +258,43 @@ def test_extract_bash_fails_when_a_worker_fails(tmp_path):
 def test_extract_under_mpirun_splits_seeds(tmp_path):
     out = tmp_path / "rec"
     mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")
-    proc = subprocess.run([mpirun, "-np", "2", sys.executable, "extract.py", "--trials", "1",
-                           "--max-frames", "5", "--seed", "4", "--out", str(out)],
-                          cwd=ROOT, env=script_env(), capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            mpirun,
+            "-np",
+            "2",
+            sys.executable,
+            "extract.py",
+            "--trials",
+            "1",
+            "--max-frames",
+            "5",
+            "--seed",
+            "4",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=script_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert {int(f.stem) for f in list_episode_files(out)} == set(episode_seeds(4, 2))
 
 
 def test_check_record_reports_corrupt_file(tmp_path):
-    run_script("extract.py", "--trials", "2", "--max-frames", "5", "--seed", "1",
-               "--out", str(tmp_path))
+    run_script(
+        "extract.py", "--trials", "2", "--max-frames", "5", "--seed", "1", "--out", str(tmp_path)
+    )
     good = list_episode_files(tmp_path)
     (tmp_path / "123.npz").write_bytes(good[0].read_bytes()[:200])  # truncated
-    np.savez_compressed(tmp_path / "456.npz", obs=np.zeros((5, 32, 32, 3), np.uint8),
-                        action=np.zeros((5, 3), np.float16))
+    np.savez_compressed(
+        tmp_path / "456.npz",
+        obs=np.zeros((5, 32, 32, 3), np.uint8),
+        action=np.zeros((5, 3), np.float16),
+    )
     proc = run_script("check_record.py", str(tmp_path), check=False)
     assert proc.returncode == 1
     assert "2 good episodes, 10 frames" in proc.stdout

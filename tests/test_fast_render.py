@@ -18,8 +18,9 @@ def actions(seed: int, kind: str) -> np.ndarray:
     return np.stack([steer, np.ones(1000), brake], axis=1)
 
 
-@pytest.mark.parametrize("seed,kind", [(s, "random") for s in range(5)]
-                         + [(s, "steer") for s in range(5, 10)])
+@pytest.mark.parametrize(
+    "seed,kind", [(s, "random") for s in range(5)] + [(s, "steer") for s in range(5, 10)]
+)
 def test_same_observations_rewards_and_physics(seed, kind):
     ours = make_env(renderer="fast", max_episode_steps=1000)
     theirs = make_env(renderer="gymnasium", max_episode_steps=1000)
@@ -96,25 +97,50 @@ def test_select_polygons_culls_and_transforms_as_numpy_does():
     w, h, m = cr.WINDOW_W, cr.WINDOW_H, cr.MAX_SHAPE_DIM
     kept, culled = 0, 0
     for trial in range(300):
-        angle = [0.0, np.pi / 2, -np.pi, 3 * np.pi / 2][trial % 4] if trial % 3 == 0 \
+        angle = (
+            [0.0, np.pi / 2, -np.pi, 3 * np.pi / 2][trial % 4]
+            if trial % 3 == 0
             else rng.uniform(-8, 8)
+        )
         zoom = rng.choice([0.6, rng.uniform(0.6, 16.2), 16.2])
         trans = tuple(rng.uniform(-3000, 3000, 2) * zoom / 16.2 + [w / 2, h / 4])
         c = to_screen(centers, zoom, trans, angle)
         r = radii * zoom + 3.0
-        cand = np.flatnonzero((c[:, 0] + r >= 0) & (c[:, 0] - r <= w)
-                              & (c[:, 1] + r >= FIRST_KEPT_ROW) & (c[:, 1] - r <= h))
+        cand = np.flatnonzero(
+            (c[:, 0] + r >= 0)
+            & (c[:, 0] - r <= w)
+            & (c[:, 1] + r >= FIRST_KEPT_ROW)
+            & (c[:, 1] - r <= h)
+        )
         screen = to_screen(polys[cand], zoom, trans, angle)
         low, high = screen.min(axis=1), screen.max(axis=1)
-        keep = ((high[:, 0] >= -2) & (low[:, 0] <= w + 2)
-                & (high[:, 1] >= FIRST_KEPT_ROW - 2) & (low[:, 1] <= h + 2))
-        near = ((screen[..., 0] >= -m) & (screen[..., 0] <= w + m)
-                & (screen[..., 1] >= -m) & (screen[..., 1] <= h + m))
+        keep = (
+            (high[:, 0] >= -2)
+            & (low[:, 0] <= w + 2)
+            & (high[:, 1] >= FIRST_KEPT_ROW - 2)
+            & (low[:, 1] <= h + 2)
+        )
+        near = (
+            (screen[..., 0] >= -m)
+            & (screen[..., 0] <= w + m)
+            & (screen[..., 1] >= -m)
+            & (screen[..., 1] <= h + m)
+        )
         keep &= near.any(axis=1)
         expected = raster.to_sdl(screen[keep])
-        index, xs, ys = raster.select_polygons(polys, centers, radii, *rotation(angle), zoom,
-                                               trans[0], trans[1], FIRST_KEPT_ROW, w, h,
-                                               float(m))
+        index, xs, ys = raster.select_polygons(
+            polys,
+            centers,
+            radii,
+            *rotation(angle),
+            zoom,
+            trans[0],
+            trans[1],
+            FIRST_KEPT_ROW,
+            w,
+            h,
+            float(m),
+        )
         assert index.tolist() == cand[keep].tolist(), trial
         np.testing.assert_array_equal(xs, expected[..., 0])
         np.testing.assert_array_equal(ys, expected[..., 1])
@@ -139,8 +165,9 @@ def test_b2_mul_matches_box2d_bit_for_bit():
         for fixture in body.fixtures:
             vertices = np.array(fixture.shape.vertices, np.float32)
             t = body.transform
-            rotation = np.array([(t.q.c, t.q.s, t.position[0], t.position[1])] * len(vertices),
-                                np.float32)
+            rotation = np.array(
+                [(t.q.c, t.q.s, t.position[0], t.position[1])] * len(vertices), np.float32
+            )
             expected = np.array([tuple(t * v) for v in fixture.shape.vertices])
             np.testing.assert_array_equal(b2_mul(rotation, vertices), expected)
 
@@ -187,8 +214,9 @@ def test_field_to_screen_is_to_screen_and_covers():
     outcomes = set()
     for angle, zoom, trans in transforms(400):
         expected = to_screen(FIELD, zoom, trans, angle)
-        screen, covered = field_to_screen(FIELD, *rotation(angle), zoom, *trans, -3.0, -3.0,
-                                          1003.0, 803.0)
+        screen, covered = field_to_screen(
+            FIELD, *rotation(angle), zoom, *trans, -3.0, -3.0, 1003.0, 803.0
+        )
         assert screen.tobytes() == expected.tobytes()
         assert covered == covers(expected.tolist(), -3, -3, 1003, 803)
         outcomes.add(covered)
@@ -228,8 +256,13 @@ def test_raster_draws_what_gfxdraw_draws(first_row):
             gfxdraw.aapolygon(theirs, poly, color)
             gfxdraw.filled_polygon(theirs, poly, color)
         points = raster.to_sdl(polys)
-        raster.draw_polygons(pygame.surfarray.pixels2d(ours).T, points[..., 0],
-                             points[..., 1], raster.pack(colors), first_row)
+        raster.draw_polygons(
+            pygame.surfarray.pixels2d(ours).T,
+            points[..., 0],
+            points[..., 1],
+            raster.pack(colors),
+            first_row,
+        )
         expected = pygame.surfarray.array3d(theirs)[:, first_row:]
         got = pygame.surfarray.array3d(ours)[:, first_row:]
         assert np.array_equal(got, expected), f"trial {trial}: pixels differ"

@@ -15,8 +15,17 @@ def test_iterate_end_to_end(tmp_path):
     proc = run_script("reproduce.bash", env=env, timeout=900)
     r2 = run / "round2"
     stages = [line.split("\t")[0] for line in (run / "stage_times.tsv").read_text().splitlines()]
-    assert stages[1:] == ["extract", "world_model", "cma_es", "agent_drives", "world_model_2",
-                          "cma_es_2", "refine", "evaluate", "plot_and_video"]
+    assert stages[1:] == [
+        "extract",
+        "world_model",
+        "cma_es",
+        "agent_drives",
+        "world_model_2",
+        "cma_es_2",
+        "refine",
+        "evaluate",
+        "plot_and_video",
+    ]
 
     # V and M see every other random episode (links into record/, no copies) and the
     # first controller's drives: 4 tracks of up to 200 frames, on seeds of their own
@@ -41,9 +50,19 @@ def test_iterate_end_to_end(tmp_path):
 
     # the score is the refined controller's, with the second round's V and M
     scores = (run / "score.txt").read_text().splitlines()
-    check = run_script("model.py", "norender", f"{again}.best.json", "--preset", "tiny",
-                       "--trials", "1", "--vae", str(r2 / "vae/vae.json"),
-                       "--rnn", str(r2 / "rnn/rnn.json"))
+    check = run_script(
+        "model.py",
+        "norender",
+        f"{again}.best.json",
+        "--preset",
+        "tiny",
+        "--trials",
+        "1",
+        "--vae",
+        str(r2 / "vae/vae.json"),
+        "--rnn",
+        str(r2 / "rnn/rnn.json"),
+    )
     assert check.stdout.splitlines()[0] == scores[0]
     assert "round2/log/carracing.cma.2.8" in proc.stdout
 

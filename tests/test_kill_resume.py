@@ -20,8 +20,14 @@ from common import load_episode
 from series import load_series
 
 # (stage, the path that shows it has started, the longest random wait after that, s)
-TARGETS = [("extract", "record", 2.0), ("V", "tf_vae", 5.0), ("series", "series", 3.0),
-           ("M", "tf_rnn", 5.0), ("CMA-ES", "log", 6.0), ("evaluate", ".score.txt.tmp", 2.0)]
+TARGETS = [
+    ("extract", "record", 2.0),
+    ("V", "tf_vae", 5.0),
+    ("series", "series", 3.0),
+    ("M", "tf_rnn", 5.0),
+    ("CMA-ES", "log", 6.0),
+    ("evaluate", ".score.txt.tmp", 2.0),
+]
 
 
 def recipe(run):
@@ -53,8 +59,11 @@ def kill_everything(proc):
 
 
 def files(run):
-    return sorted(p.relative_to(run) for p in run.rglob("*")
-                  if p.is_file() and not p.name.startswith(".") and "tb" not in p.parts)
+    return sorted(
+        p.relative_to(run)
+        for p in run.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and "tb" not in p.parts
+    )
 
 
 def without_seconds(path):
@@ -98,8 +107,14 @@ def test_kills_at_random_moments_resume_to_the_same_result(reference, tmp_path):
     run = tmp_path / "run"
     cmd, env = recipe(run)
     for stage, marker, longest in TARGETS:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.time() + 300
         while not (run / marker).exists() and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)

@@ -13,9 +13,27 @@ AUTHORS_BASE = SHARED / "reference/original/carracing.cma.16.64"
 @pytest.fixture(scope="module")
 def tiny_log(weights, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("log")
-    run_script("train.py", "-n", "4", "-e", "1", "--max-steps", "40", "--eval_steps", "1",
-               "--eval-episodes", "1", "--generations", "2", "--vae", str(weights["vae"]),
-               "--rnn", str(weights["rnn"]), "--log-dir", str(log_dir))
+    run_script(
+        "train.py",
+        "-n",
+        "4",
+        "-e",
+        "1",
+        "--max-steps",
+        "40",
+        "--eval_steps",
+        "1",
+        "--eval-episodes",
+        "1",
+        "--generations",
+        "2",
+        "--vae",
+        str(weights["vae"]),
+        "--rnn",
+        str(weights["rnn"]),
+        "--log-dir",
+        str(log_dir),
+    )
     return log_dir / "carracing.cma.1.4"
 
 
@@ -23,12 +41,19 @@ def run_notebook(log_base):
     nb = nbformat.read(ROOT / "plot_training_progress.ipynb", as_version=4)
     assert nb.cells[0].source.rstrip().endswith('LOG_BASE = "log/carracing.cma.16.64"')
     nb.cells[0].source += f"\nLOG_BASE = {str(log_base)!r}"
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT)}}).execute()
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if "image/png" in o.get("data", {})]
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []))
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+    ).execute()
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    text = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
     return images, text
 
 
@@ -82,11 +107,25 @@ def test_jupyter_notebook_server_from_the_venv(tmp_path):
     jupyter = Path(sys.executable).parent / "jupyter"
     as_root = ["--allow-root"] if os.geteuid() == 0 else []  # as the README says
     server = subprocess.Popen(
-        [str(jupyter), "notebook", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--IdentityProvider.token=t", f"--ServerApp.root_dir={ROOT}", *as_root],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**script_env(), "JUPYTER_RUNTIME_DIR": str(tmp_path),
-             "JUPYTER_DATA_DIR": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path)})
+        [
+            str(jupyter),
+            "notebook",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--IdentityProvider.token=t",
+            f"--ServerApp.root_dir={ROOT}",
+            *as_root,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={
+            **script_env(),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path),
+            "JUPYTER_DATA_DIR": str(tmp_path),
+            "JUPYTER_CONFIG_DIR": str(tmp_path),
+        },
+    )
     try:
         url = f"http://127.0.0.1:{port}/api/contents/plot_training_progress.ipynb?token=t"
         deadline, reply = time.time() + 120, None
@@ -108,11 +147,24 @@ def test_averaged_candidates_plot_apart_from_the_mean(tmp_path):
     from plot_training_progress import load_averaged, load_history
 
     base = tmp_path / "carracing.cma.1.4"
-    (tmp_path / f"{base.name}.hist.json").write_text(json.dumps(
-        [[g, 60 * g, 1.0, 0.0, 2.0, 1.0, 0.1, 40.0, 40] for g in (1, 2, 3, 4)]))
+    (tmp_path / f"{base.name}.hist.json").write_text(
+        json.dumps([[g, 60 * g, 1.0, 0.0, 2.0, 1.0, 0.1, 40.0, 40] for g in (1, 2, 3, 4)])
+    )
     mean_row = [2, 120, "improvement", 1.0, "curr", 5.0, "prev", 4.0, "best", 5.0]
-    averaged_row = [2, 130, "improvement", 2.0, "curr", 7.0, "prev", 5.0, "best", 7.0,
-                    "average_of_last", 2]
+    averaged_row = [
+        2,
+        130,
+        "improvement",
+        2.0,
+        "curr",
+        7.0,
+        "prev",
+        5.0,
+        "best",
+        7.0,
+        "average_of_last",
+        2,
+    ]
     (tmp_path / f"{base.name}.hist_best.json").write_text(json.dumps([mean_row, averaged_row]))
     _, evals = load_history(base)
     assert evals.tolist() == [[2.0, 120 / 3600, 5.0]]

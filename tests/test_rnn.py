@@ -47,8 +47,7 @@ def test_numpy_step_matches_tensorflow(authors):
     state = np_rnn.initial_state(3)
     for t in range(20):
         state = np_rnn.step(x[:, t, :32], x[:, t, 32:], state)
-        np.testing.assert_allclose(state[0] @ np_rnn.w_out + np_rnn.b_out, out_tf[:, t],
-                                   atol=1e-4)
+        np.testing.assert_allclose(state[0] @ np_rnn.w_out + np_rnn.b_out, out_tf[:, t], atol=1e-4)
 
 
 def test_numpy_cell_is_the_authors_cell():

@@ -82,9 +82,11 @@ def test_published_score_is_the_shipped_agents():
     # as two MPI ranks
     replay = ["model.py", "norender", f"{shipped_base()}.best.json", "--trials", "2"]
     other_cpu = script_env(OPENBLAS_CORETYPE="SkylakeX", NPY_DISABLE_CPU_FEATURES="")
-    runs = {"one process": run_script(*replay),
-            "another CPU's kernels": run_script(*replay, env=other_cpu),
-            "mpirun -np 2": run_script(*replay, mpirun=2)}
+    runs = {
+        "one process": run_script(*replay),
+        "another CPU's kernels": run_script(*replay, env=other_cpu),
+        "mpirun -np 2": run_script(*replay, mpirun=2),
+    }
     for how, proc in runs.items():
         again = [line.split() for line in proc.stdout.splitlines()[:2]]
         assert [int(i) for i, _ in again] == [0, 1], how
@@ -130,9 +132,17 @@ def test_iterative_runs_ship_their_logs_scores_and_details(base):
 
 def test_iterative_candidate_replays_its_published_tracks():
     """Its first track again from the shipped files, as the README says to re-score it."""
-    proc = run_script("model.py", "norender", "log/iterative/carracing.cma.8.32.best.json",
-                      "--vae", "log/iterative/vae.json", "--rnn", "log/iterative/rnn.json",
-                      "--trials", "1")
+    proc = run_script(
+        "model.py",
+        "norender",
+        "log/iterative/carracing.cma.8.32.best.json",
+        "--vae",
+        "log/iterative/vae.json",
+        "--rnn",
+        "log/iterative/rnn.json",
+        "--trials",
+        "1",
+    )
     published = published_rewards(ITERATIVE / "carracing.cma.8.32.score.txt")
     assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]
 
@@ -140,8 +150,9 @@ def test_iterative_candidate_replays_its_published_tracks():
 ITERATE = ROOT / "log/iterate"  # ITERATE=1's first run (docs/results.md), without V and M
 
 
-@pytest.mark.parametrize("base", ["round1/carracing.cma.4.32", "round2/carracing.cma.4.32",
-                                  "round2/carracing.cma.8.32"])
+@pytest.mark.parametrize(
+    "base", ["round1/carracing.cma.4.32", "round2/carracing.cma.4.32", "round2/carracing.cma.8.32"]
+)
 def test_iterate_run_ships_its_logs(base):
     """Each CMA-ES stage of the `ITERATE=1` run keeps its five logs, and its best
     controller is the evaluation that chose it."""
@@ -149,8 +160,9 @@ def test_iterate_run_ships_its_logs(base):
 
 
 def test_iterate_run_score_is_the_one_the_docs_quote():
-    check_published_score(ITERATE / "round2/carracing.cma.8.32",
-                          ["README.md", "docs/results.md", "docs/pipeline.md"])
+    check_published_score(
+        ITERATE / "round2/carracing.cma.8.32", ["README.md", "docs/results.md", "docs/pipeline.md"]
+    )
 
 
 FINETUNE = ROOT / "log/finetune"  # the round with V and M fine-tuned (docs/results.md)
@@ -172,7 +184,16 @@ def test_m7200_run_ships_its_logs_score_and_m():
     base = M7200 / "carracing.cma.4.32"
     check_logs(str(base))
     check_published_score(base, ["README.md", "docs/results.md"])
-    proc = run_script("model.py", "norender", f"{base}.best.json",
-                      "--vae", "vae/vae.json", "--rnn", "log/m7200/rnn.json", "--trials", "1")
+    proc = run_script(
+        "model.py",
+        "norender",
+        f"{base}.best.json",
+        "--vae",
+        "vae/vae.json",
+        "--rnn",
+        "log/m7200/rnn.json",
+        "--trials",
+        "1",
+    )
     published = published_rewards(Path(f"{base}.score.txt"))
     assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]

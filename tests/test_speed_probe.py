@@ -21,13 +21,23 @@ def test_ridge_r2_scores_held_out_drives():
 
 
 def test_probes_every_pair_on_the_same_drives():
-    proc = run_script("speed_probe.py", "log/carracing.cma.4.32.best.json", "--drives", "3",
-                      "--max-steps", "40", "--against", "vae/vae.json:log/untrained_m/rnn.json")
+    proc = run_script(
+        "speed_probe.py",
+        "log/carracing.cma.4.32.best.json",
+        "--drives",
+        "3",
+        "--max-steps",
+        "40",
+        "--against",
+        "vae/vae.json:log/untrained_m/rnn.json",
+    )
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("3 drives, 120 steps")
     rows = [line.split() for line in lines[2:]]
-    assert [r[0] for r in rows] == ["vae/vae.json:rnn/rnn.json",
-                                    "vae/vae.json:log/untrained_m/rnn.json"]
+    assert [r[0] for r in rows] == [
+        "vae/vae.json:rnn/rnn.json",
+        "vae/vae.json:log/untrained_m/rnn.json",
+    ]
     scores = [[float(v) for v in r[1:]] for r in rows]
     assert all(len(s) == 3 and all(v <= 1.0 for v in s) for s in scores)
     # the same V on the same frames: the same z, so the same probe from z alone
@@ -37,9 +47,15 @@ def test_probes_every_pair_on_the_same_drives():
 
 
 def test_bad_pair_is_a_one_line_error():
-    proc = run_script("speed_probe.py", "log/carracing.cma.4.32.best.json", "--against",
-                      "vae/vae.json", check=False)
+    proc = run_script(
+        "speed_probe.py",
+        "log/carracing.cma.4.32.best.json",
+        "--against",
+        "vae/vae.json",
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "speed_probe.py: error: --against 'vae/vae.json': expected VAE:RNN, two weight files "
-        "(vae.json:rnn.json)"]
+        "(vae.json:rnn.json)"
+    ]

@@ -20,8 +20,15 @@ print(n, int(hwm) // 1024)
 
 
 def peak_mb(folder) -> tuple[int, int]:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(folder)], cwd=ROOT, env=script_env(),
-                         capture_output=True, text=True, check=True, timeout=300).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(folder)],
+        cwd=ROOT,
+        env=script_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
     frames, mb = out.split()
     return int(frames), int(mb)
 
@@ -32,8 +39,11 @@ def test_peak_memory_does_not_grow_with_episodes(tmp_path):
         folder = tmp_path / name
         folder.mkdir()
         for i in range(count):  # incompressible frames: 4.9 MB per episode in memory
-            np.savez(folder / f"{i}.npz", obs=rng.integers(0, 256, (400, 64, 64, 3), np.uint8),
-                     action=np.zeros((400, 3), np.float16))
+            np.savez(
+                folder / f"{i}.npz",
+                obs=rng.integers(0, 256, (400, 64, 64, 3), np.uint8),
+                action=np.zeros((400, 3), np.float16),
+            )
     small_frames, small_mb = peak_mb(tmp_path / "small")
     large_frames, large_mb = peak_mb(tmp_path / "large")
     assert (small_frames, large_frames) == (1600, 12800)

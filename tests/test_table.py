@@ -19,8 +19,10 @@ def table_rows() -> list[dict[str, str]]:
     section = text.split("## The paper's table", 1)[1].split("\n## ", 1)[0]
     lines = [line for line in section.splitlines() if line.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True))
-            for line in lines[2:]]
+    rows = [
+        dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True))
+        for line in lines[2:]
+    ]
     return [r for r in rows if r["scores"]]
 
 
@@ -70,8 +72,11 @@ def test_readme_quotes_the_rows_score_file(row):
     rewards = published_rewards(ROOT / row["scores"].strip("`"))
     quoted = re.fullmatch(r"([\d.]+) \+/- ([\d.]+) \(median ([\d.]+)\)", row["this project"])
     assert quoted, row["this project"]
-    assert quoted.groups() == (f"{np.mean(rewards):.1f}", f"{np.std(rewards):.1f}",
-                               f"{np.median(rewards):.0f}")
+    assert quoted.groups() == (
+        f"{np.mean(rewards):.1f}",
+        f"{np.std(rewards):.1f}",
+        f"{np.median(rewards):.0f}",
+    )
 
 
 def test_untrained_m_is_what_its_command_makes(tmp_path):

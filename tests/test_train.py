@@ -22,10 +22,30 @@ BASE = "carracing.cma.1.4"
 
 
 def train_args(weights, log_dir, generations, *extra):
-    return ["train.py", "-n", "4", "-t", "1", "-e", "1", "--max-steps", "40", "--eval_steps",
-            "2", "--eval-episodes", "1", "--vae", str(weights["vae"]), "--rnn",
-            str(weights["rnn"]), "--log-dir", str(log_dir), "--generations", str(generations),
-            *extra]
+    return [
+        "train.py",
+        "-n",
+        "4",
+        "-t",
+        "1",
+        "-e",
+        "1",
+        "--max-steps",
+        "40",
+        "--eval_steps",
+        "2",
+        "--eval-episodes",
+        "1",
+        "--vae",
+        str(weights["vae"]),
+        "--rnn",
+        str(weights["rnn"]),
+        "--log-dir",
+        str(log_dir),
+        "--generations",
+        str(generations),
+        *extra,
+    ]
 
 
 def mpirun(*args, check=True):
@@ -33,8 +53,10 @@ def mpirun(*args, check=True):
 
 
 def logs(log_dir):
-    return {ext: json.loads((log_dir / f"{BASE}.{ext}").read_text())
-            for ext in ("json", "hist.json", "best.json", "hist_best.json", "log.json")}
+    return {
+        ext: json.loads((log_dir / f"{BASE}.{ext}").read_text())
+        for ext in ("json", "hist.json", "best.json", "hist_best.json", "log.json")
+    }
 
 
 def without_seconds(log):
@@ -127,7 +149,11 @@ def test_average_last_scores_the_averaged_mean_too(weights, tmp_path, uninterrup
     assert [row[:1] + row[2:] for row in log["hist.json"]][:3] == plain
     # generations 2 and 4 score the mean, then the average of the last 2 generations' means
     assert [(e[0], e[3:]) for e in log["log.json"]] == [
-        (2, []), (2, ["average_of_last", 2]), (4, []), (4, ["average_of_last", 2])]
+        (2, []),
+        (2, ["average_of_last", 2]),
+        (4, []),
+        (4, ["average_of_last", 2]),
+    ]
     run = load_run(tmp_path / BASE)  # written by train.py as the main program
     assert len(run.recent_means) == 2
     averaged = np.mean(run.recent_means, axis=0)
@@ -182,8 +208,15 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
     for attempt in range(4):
         resume = ["--resume"] if checkpoint.exists() else []
         cmd = [mpirun_path, "-np", "2", sys.executable, *train_args(weights, tmp_path, 3, *resume)]
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=script_env(), start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=script_env(),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         delay = float(rng.uniform(0.5, 4.0))
         print(f"KILL_SEED={seed} attempt {attempt}: Ctrl-C after {delay:.2f} s")
         time.sleep(delay)
@@ -205,8 +238,11 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
         if "KeyboardInterrupt" in err:  # a start-up traceback, never one through main()
             assert "in run_main" not in err, err[-2000:]
         else:
-            errors = [line for line in err.splitlines()
-                      if re.match(r"\s*([\w.]+\.)?\w*(Error|Exception)\b", line)]
+            errors = [
+                line
+                for line in err.splitlines()
+                if re.match(r"\s*([\w.]+\.)?\w*(Error|Exception)\b", line)
+            ]
             assert not errors, err[-2000:]
         if checkpoint.exists():
             load_run(tmp_path / BASE)  # whole and readable
@@ -221,15 +257,18 @@ def test_a_ctrl_c_while_mpi_starts_ends_the_rank(tmp_path):
     fake = tmp_path / "mpi4py"  # stands for mpi4py: records the handler MPI starts under
     fake.mkdir()
     (fake / "__init__.py").write_text("")
-    (fake / "MPI.py").write_text("import signal\n"
-                                 "DURING = signal.getsignal(signal.SIGINT)\n"
-                                 "COMM_WORLD = 'world'\n")
-    code = ("import signal, sys; import common; world = common.mpi_world(); "
-            "print(world, sys.modules['mpi4py.MPI'].DURING is signal.SIG_DFL, "
-            "signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    (fake / "MPI.py").write_text(
+        "import signal\nDURING = signal.getsignal(signal.SIGINT)\nCOMM_WORLD = 'world'\n"
+    )
+    code = (
+        "import signal, sys; import common; world = common.mpi_world(); "
+        "print(world, sys.modules['mpi4py.MPI'].DURING is signal.SIG_DFL, "
+        "signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    )
     env = script_env(PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["world", "True", "True"]
 
 
@@ -257,17 +296,44 @@ def test_init_starts_the_search_at_a_controller(tmp_path):
     population drives like it (from zeros every car drives straight on, half throttle,
     and leaves the road at the first bend)."""
     shipped = ["--vae", "vae/vae.json", "--rnn", "rnn/rnn.json"]
-    args = ["train.py", "-n", "4", "-t", "1", "-e", "1", "--max-steps", "300", "--eval_steps",
-            "5", "--generations", "1", "--sigma_init", "0.001", *shipped]
+    args = [
+        "train.py",
+        "-n",
+        "4",
+        "-t",
+        "1",
+        "-e",
+        "1",
+        "--max-steps",
+        "300",
+        "--eval_steps",
+        "5",
+        "--generations",
+        "1",
+        "--sigma_init",
+        "0.001",
+        *shipped,
+    ]
     run_script(*args, "--log-dir", str(tmp_path / "zeros"))
-    run_script(*args, "--log-dir", str(tmp_path / "init"),
-               "--init", "log/carracing.cma.4.32.best.json")
-    mean_reward = {name: json.loads((tmp_path / name / f"{BASE}.hist.json").read_text())[0][2]
-                   for name in ("zeros", "init")}
+    run_script(
+        *args, "--log-dir", str(tmp_path / "init"), "--init", "log/carracing.cma.4.32.best.json"
+    )
+    mean_reward = {
+        name: json.loads((tmp_path / name / f"{BASE}.hist.json").read_text())[0][2]
+        for name in ("zeros", "init")
+    }
     assert mean_reward["init"] > mean_reward["zeros"] + 50, mean_reward
     # a controller of another mode is refused before anything is written
-    proc = run_script(*args, "--log-dir", str(tmp_path / "bad"), "--mode", "z",
-                      "--init", "log/carracing.cma.4.32.best.json", check=False)
+    proc = run_script(
+        *args,
+        "--log-dir",
+        str(tmp_path / "bad"),
+        "--mode",
+        "z",
+        "--init",
+        "log/carracing.cma.4.32.best.json",
+        check=False,
+    )
     assert proc.returncode == 2 and "--mode zh" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     assert not list((tmp_path / "bad").glob("*.json"))

@@ -104,7 +104,9 @@ def test_conv_relu_is_the_scalar_maximum_bit_for_bit():
     for bias in (rng.standard_normal(6).astype(np.float32), np.array([0.0, -0.0] * 3, np.float32)):
         k = kernel.reshape(-1, 6)
         windows = np.lib.stride_tricks.sliding_window_view(x, (4, 4), axis=(1, 2))[:, ::2, ::2]
-        expected = np.maximum((windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 64) @ k)
-                              .reshape(2, 3, 3, 6) + bias, 0.0)
+        expected = np.maximum(
+            (windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 64) @ k).reshape(2, 3, 3, 6) + bias,
+            0.0,
+        )
         got = conv2d_valid(x, kernel, bias, 2)
         assert got.tobytes() == expected.tobytes()

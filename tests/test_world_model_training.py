@@ -18,8 +18,9 @@ from vae.numpy_vae import NumpyVAE
 @pytest.fixture(scope="module")
 def record(tmp_path_factory):
     out = tmp_path_factory.mktemp("record")
-    run_script("extract.py", "--trials", "4", "--max-frames", "48", "--seed", "2",
-               "--out", str(out))
+    run_script(
+        "extract.py", "--trials", "4", "--max-frames", "48", "--seed", "2", "--out", str(out)
+    )
     return out
 
 
@@ -27,16 +28,44 @@ def record(tmp_path_factory):
 def trained(record, tmp_path_factory):
     """tiny V, series and M trained once for the tests that only read them."""
     base = tmp_path_factory.mktemp("wm")
-    run_script("vae_train.py", "--data", str(record), "--out", str(base / "tf_vae"),
-               "--epochs", "1", "--batch-size", "32")
-    run_script("series.py", "--data", str(record), "--vae", str(base / "tf_vae/vae.json"),
-               "--out", str(base / "series"))
+    run_script(
+        "vae_train.py",
+        "--data",
+        str(record),
+        "--out",
+        str(base / "tf_vae"),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+    )
+    run_script(
+        "series.py",
+        "--data",
+        str(record),
+        "--vae",
+        str(base / "tf_vae/vae.json"),
+        "--out",
+        str(base / "series"),
+    )
     return base
 
 
 def vae_cmd(record, out, epochs, *extra):
-    return ["vae_train.py", "--data", str(record), "--out", str(out), "--epochs", str(epochs),
-            "--batch-size", "32", "--checkpoint-every", "2", *extra]
+    return [
+        "vae_train.py",
+        "--data",
+        str(record),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        "32",
+        "--checkpoint-every",
+        "2",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +125,21 @@ def test_vae_skips_corrupt_episode(record, tmp_path):
     for f in list_episode_files(record)[:2]:
         (data / f.name).write_bytes(f.read_bytes())
     (data / "999.npz").write_bytes(b"not a zip")
-    proc = run_script("vae_train.py", "--data", str(data), "--out", str(tmp_path / "v"),
-                      "--epochs", "1", "--batch-size", "32")
+    proc = run_script(
+        "vae_train.py",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "v"),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+    )
     assert "999.npz" in proc.stderr and "warning" in proc.stderr
-    proc = run_script("vae_train.py", "--data", str(tmp_path / "none"), "--out",
-                      str(tmp_path / "v2"), check=False)
+    proc = run_script(
+        "vae_train.py", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "v2"), check=False
+    )
     assert proc.returncode == 2 and "no episode files" not in proc.stdout
     assert "none/" in proc.stderr.strip().splitlines()[-1]
 
@@ -114,24 +153,59 @@ def test_series_any_length(trained, record, tmp_path):
     # an episode of another length, encoded in several chunks
     data = tmp_path / "rec"
     data.mkdir()
-    np.savez_compressed(data / "5.npz", obs=np.zeros((37, 64, 64, 3), np.uint8),
-                        action=np.zeros((37, 3), np.float16))
-    run_script("series.py", "--data", str(data), "--vae", str(trained / "tf_vae/vae.json"),
-               "--out", str(tmp_path / "s"), "--batch-size", "10")
+    np.savez_compressed(
+        data / "5.npz",
+        obs=np.zeros((37, 64, 64, 3), np.uint8),
+        action=np.zeros((37, 3), np.float16),
+    )
+    run_script(
+        "series.py",
+        "--data",
+        str(data),
+        "--vae",
+        str(trained / "tf_vae/vae.json"),
+        "--out",
+        str(tmp_path / "s"),
+        "--batch-size",
+        "10",
+    )
     s = load_series(tmp_path / "s/5.npz")
     assert s["mu"].shape == (37, 32)
     np.testing.assert_allclose(s["mu"][0], s["mu"][36], atol=1e-3)  # same frame, same code
     # several data folders (random and agent episodes): every episode of each is encoded
-    run_script("series.py", "--data", str(record), str(data), "--vae",
-               str(trained / "tf_vae/vae.json"), "--out", str(tmp_path / "both"))
+    run_script(
+        "series.py",
+        "--data",
+        str(record),
+        str(data),
+        "--vae",
+        str(trained / "tf_vae/vae.json"),
+        "--out",
+        str(tmp_path / "both"),
+    )
     assert sorted(f.name for f in (tmp_path / "both").glob("*.npz")) == sorted(
-        [f.name for f in list_episode_files(record)] + ["5.npz"])
+        [f.name for f in list_episode_files(record)] + ["5.npz"]
+    )
 
 
 def rnn_cmd(series, out, steps):
-    return ["rnn_train.py", "--series", str(series), "--out", str(out), "--initial-z",
-            str(out / "initial_z.json"), "--steps", str(steps), "--batch-size", "3",
-            "--seq-len", "30", "--checkpoint-every", "2"]
+    return [
+        "rnn_train.py",
+        "--series",
+        str(series),
+        "--out",
+        str(out),
+        "--initial-z",
+        str(out / "initial_z.json"),
+        "--steps",
+        str(steps),
+        "--batch-size",
+        "3",
+        "--seq-len",
+        "30",
+        "--checkpoint-every",
+        "2",
+    ]
 
 
 def test_rnn_train_resume_and_outputs(trained, tmp_path):
@@ -146,8 +220,9 @@ def test_rnn_train_resume_and_outputs(trained, tmp_path):
     assert len(mus) == 4 and len(mus[0]) == 32 and len(logvars) == 4
     first = load_series(sorted(series.glob("*.npz"))[0])
     np.testing.assert_allclose(np.array(mus[0]) / 10000, first["mu"][0], atol=2e-4)
-    losses = [float(r.split(",")[1]) for r in
-              (tmp_path / "a/rnn_log.csv").read_text().splitlines()[1:]]
+    losses = [
+        float(r.split(",")[1]) for r in (tmp_path / "a/rnn_log.csv").read_text().splitlines()[1:]
+    ]
     assert len(losses) == 6 and all(np.isfinite(losses))
 
 
@@ -158,9 +233,19 @@ def test_rnn_train_needs_series(tmp_path):
 
 def test_figures(trained, record, tmp_path):
     run_script(*rnn_cmd(trained / "series", tmp_path / "m", 2))
-    run_script("figures.py", "--record", str(record), "--vae",
-               str(trained / "tf_vae/vae.json"), "--rnn", str(tmp_path / "m/rnn.json"),
-               "--out", str(tmp_path / "fig"), "--frames", "4")
+    run_script(
+        "figures.py",
+        "--record",
+        str(record),
+        "--vae",
+        str(trained / "tf_vae/vae.json"),
+        "--rnn",
+        str(tmp_path / "m/rnn.json"),
+        "--out",
+        str(tmp_path / "fig"),
+        "--frames",
+        "4",
+    )
     from PIL import Image
 
     recon = Image.open(tmp_path / "fig/vae_reconstruction.png")
@@ -170,10 +255,15 @@ def test_figures(trained, record, tmp_path):
 
 
 def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
-    env = script_env(DATA=str(record), VAE_DIR=str(tmp_path / "tf_vae"),
-                     SERIES=str(tmp_path / "series"), RNN_DIR=str(tmp_path / "tf_rnn"),
-                     INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
-                     INSTALL=str(tmp_path), RNN_ARGS="--seq-len 40")
+    env = script_env(
+        DATA=str(record),
+        VAE_DIR=str(tmp_path / "tf_vae"),
+        SERIES=str(tmp_path / "series"),
+        RNN_DIR=str(tmp_path / "tf_rnn"),
+        INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
+        INSTALL=str(tmp_path),
+        RNN_ARGS="--seq-len 40",
+    )
     run_script("gpu_jobs.bash", "--preset", "tiny", env=env)
     NumpyVAE.from_json(tmp_path / "vae/vae.json")
     NumpyRNN.from_json(tmp_path / "rnn/rnn.json")
@@ -187,8 +277,16 @@ def test_untrained_m_is_made_from_its_seed(tmp_path):
     """rnn_train.py --untrained: M's initial weights, the same file for the same seed, with
     no series needed; another seed gives other weights."""
     for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
-        proc = run_script("rnn_train.py", "--untrained", "--seed", seed, "--series",
-                          str(tmp_path / "none"), "--out", str(tmp_path / name))
+        proc = run_script(
+            "rnn_train.py",
+            "--untrained",
+            "--seed",
+            seed,
+            "--series",
+            str(tmp_path / "none"),
+            "--out",
+            str(tmp_path / name),
+        )
         assert "untrained" in proc.stderr
     a, b, c = ((tmp_path / n / "rnn.json").read_text() for n in "abc")
     assert a == b and a != c
@@ -196,15 +294,17 @@ def test_untrained_m_is_made_from_its_seed(tmp_path):
     w_out, b_out, kernel, bias = (json.loads(a)[i] for i in range(4))
     assert not np.any(b_out) and not np.any(bias)  # Keras starts biases at 0 (forget: +1.0)
     assert np.std(kernel) > 0.01
-    state = rnn.step(np.zeros((1, 32), np.float32), np.zeros((1, 3), np.float32),
-                     rnn.initial_state())
+    state = rnn.step(
+        np.zeros((1, 32), np.float32), np.zeros((1, 3), np.float32), rnn.initial_state()
+    )
     assert np.all(np.isfinite(state[0]))
 
 
 def weights_vector(path) -> np.ndarray:
     """Every number of a weights file (a JSON list of tensors), in order."""
-    return np.concatenate([np.ravel(np.asarray(t, np.float64))
-                           for t in json.loads(path.read_text())])
+    return np.concatenate(
+        [np.ravel(np.asarray(t, np.float64)) for t in json.loads(path.read_text())]
+    )
 
 
 def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
@@ -218,20 +318,54 @@ def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
     assert np.allclose(weights_vector(tmp_path / "v/vae.json"), start, atol=1e-6)
     assert not np.allclose(weights_vector(tmp_path / "v0/vae.json"), start, atol=1e-2)
 
-    m = ["--series", str(trained / "series"), "--steps", "2", "--batch-size", "2",
-         "--seq-len", "20", *tiny_lr]
-    run_script("rnn_train.py", *m, "--out", str(tmp_path / "m0"), "--initial-z",
-               str(tmp_path / "m0/initial_z.json"))
+    m = [
+        "--series",
+        str(trained / "series"),
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--seq-len",
+        "20",
+        *tiny_lr,
+    ]
+    run_script(
+        "rnn_train.py",
+        *m,
+        "--out",
+        str(tmp_path / "m0"),
+        "--initial-z",
+        str(tmp_path / "m0/initial_z.json"),
+    )
     given = tmp_path / "m0/rnn.json"
-    run_script("rnn_train.py", *m, "--out", str(tmp_path / "m"), "--initial-z",
-               str(tmp_path / "m/initial_z.json"), "--init", str(given), "--seed", "1")
-    assert np.allclose(weights_vector(tmp_path / "m/rnn.json"), weights_vector(given),
-                       atol=1e-6)
-    run_script("rnn_train.py", *m, "--out", str(tmp_path / "m1"), "--initial-z",
-               str(tmp_path / "m1/initial_z.json"), "--seed", "1")
-    assert not np.allclose(weights_vector(tmp_path / "m1/rnn.json"), weights_vector(given),
-                           atol=1e-2)
+    run_script(
+        "rnn_train.py",
+        *m,
+        "--out",
+        str(tmp_path / "m"),
+        "--initial-z",
+        str(tmp_path / "m/initial_z.json"),
+        "--init",
+        str(given),
+        "--seed",
+        "1",
+    )
+    assert np.allclose(weights_vector(tmp_path / "m/rnn.json"), weights_vector(given), atol=1e-6)
+    run_script(
+        "rnn_train.py",
+        *m,
+        "--out",
+        str(tmp_path / "m1"),
+        "--initial-z",
+        str(tmp_path / "m1/initial_z.json"),
+        "--seed",
+        "1",
+    )
+    assert not np.allclose(
+        weights_vector(tmp_path / "m1/rnn.json"), weights_vector(given), atol=1e-2
+    )
     # a missing file: a one-line error naming it, before any training
-    proc = run_script(*vae_cmd(record, tmp_path / "v2", 1, "--init", str(tmp_path / "no.json")),
-                      check=False)
+    proc = run_script(
+        *vae_cmd(record, tmp_path / "v2", 1, "--init", str(tmp_path / "no.json")), check=False
+    )
     assert proc.returncode == 2 and "no.json" in proc.stderr and not (tmp_path / "v2").exists()

@@ -18,8 +18,16 @@ CONVS = [(4, 3, 32), (4, 32, 64), (4, 64, 128), (4, 128, 256)]
 VAE_SHAPES = (
     [s for k, i, o in CONVS for s in [(k, k, i, o), (o,)]]
     + [(1024, Z_SIZE), (Z_SIZE,), (1024, Z_SIZE), (Z_SIZE,), (Z_SIZE, 1024), (1024,)]
-    + [(5, 5, 128, 1024), (128,), (5, 5, 64, 128), (64,), (6, 6, 32, 64), (32,),
-       (6, 6, 3, 32), (3,)]
+    + [
+        (5, 5, 128, 1024),
+        (128,),
+        (5, 5, 64, 128),
+        (64,),
+        (6, 6, 32, 64),
+        (32,),
+        (6, 6, 3, 32),
+        (3,),
+    ]
 )
 
 
@@ -36,8 +44,12 @@ def conv2d_valid(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: in
     b, h, w, c = x.shape
     ho, wo = (h - k) // stride + 1, (w - k) // stride + 1
     s = x.strides
-    windows = np.ndarray((b, ho, wo, k, k, c), x.dtype, x,
-                         strides=(s[0], s[1] * stride, s[2] * stride, s[1], s[2], s[3]))
+    windows = np.ndarray(
+        (b, ho, wo, k, k, c),
+        x.dtype,
+        x,
+        strides=(s[0], s[1] * stride, s[2] * stride, s[1], s[2], s[3]),
+    )
     out = windows.reshape(b * ho * wo, k * k * c) @ kernel.reshape(k * k * c, -1)
     out = out.reshape(b, ho, wo, -1) + bias
     # The ReLU against an array of zeros: the same maximum as against the scalar 0,

@@ -34,8 +34,10 @@ class Deconv1x1(keras.layers.Layer):
         k, f, n_in = self.kernel_size, self.filters, input_shape[-1]
         limit = float(np.sqrt(6.0 / (k * k * (f + n_in))))  # glorot, as Conv2DTranspose
         self.kernel = self.add_weight(
-            shape=(n_in, k * k * f), name="kernel",
-            initializer=keras.initializers.RandomUniform(-limit, limit))
+            shape=(n_in, k * k * f),
+            name="kernel",
+            initializer=keras.initializers.RandomUniform(-limit, limit),
+        )
         self.bias = self.add_weight(shape=(f,), name="bias", initializer="zeros")
 
     def call(self, x):
@@ -55,25 +57,32 @@ class Deconv1x1(keras.layers.Layer):
 class ConvVAE(keras.Model):
     """Encoder 64x64x3 -> (mu, logvar) of z; decoder z -> 64x64x3 in [0, 1]."""
 
-    def __init__(self, z_size: int = Z_SIZE, kl_tolerance: float = KL_TOLERANCE,
-                 seed: int = 0, **kwargs):
+    def __init__(
+        self, z_size: int = Z_SIZE, kl_tolerance: float = KL_TOLERANCE, seed: int = 0, **kwargs
+    ):
         super().__init__(**kwargs)
         self.z_size, self.kl_tolerance = z_size, kl_tolerance
         # The noise of z = mu + exp(logvar/2) * eps comes from a state that is part of
         # the model's variables, so a resumed run draws the same eps as an unbroken one.
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.enc_convs = [keras.layers.Conv2D(f, k, strides=2, activation="relu",
-                                              name=f"enc_conv{i + 1}")
-                          for i, (f, k) in enumerate(ENCODER)]
+        self.enc_convs = [
+            keras.layers.Conv2D(f, k, strides=2, activation="relu", name=f"enc_conv{i + 1}")
+            for i, (f, k) in enumerate(ENCODER)
+        ]
         self.enc_fc_mu = keras.layers.Dense(z_size, name="enc_fc_mu")
         self.enc_fc_log_var = keras.layers.Dense(z_size, name="enc_fc_log_var")
         self.dec_fc = keras.layers.Dense(1024, name="dec_fc")
         self.dec_deconv1 = Deconv1x1(128, 5, name="dec_deconv1")
         self.dec_deconvs = [
-            keras.layers.Conv2DTranspose(f, k, strides=2,
-                                         activation="sigmoid" if i == 2 else "relu",
-                                         name=f"dec_deconv{i + 2}")
-            for i, (f, k) in enumerate(DECODER)]
+            keras.layers.Conv2DTranspose(
+                f,
+                k,
+                strides=2,
+                activation="sigmoid" if i == 2 else "relu",
+                name=f"dec_deconv{i + 2}",
+            )
+            for i, (f, k) in enumerate(DECODER)
+        ]
         self.build((None, 64, 64, 3))
 
     def build(self, input_shape):

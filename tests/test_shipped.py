@@ -130,21 +130,21 @@ def test_iterative_runs_ship_their_logs_scores_and_details(base):
     check_published_score(ITERATIVE / base, docs)
 
 
-def test_iterative_candidate_replays_its_published_tracks():
-    """Its first track again from the shipped files, as the README says to re-score it."""
+def check_first_track_replays(base: Path, vae: str, rnn: str) -> None:
+    """BASE.best.json drives track 0 on VAE and RNN to the reward BASE.score.txt
+    publishes for it, as the README says to re-score it."""
     proc = run_script(
-        "model.py",
-        "norender",
-        "log/iterative/carracing.cma.8.32.best.json",
-        "--vae",
-        "log/iterative/vae.json",
-        "--rnn",
-        "log/iterative/rnn.json",
-        "--trials",
-        "1",
+        "model.py", "norender", f"{base}.best.json", "--vae", vae, "--rnn", rnn, "--trials", "1"
     )
-    published = published_rewards(ITERATIVE / "carracing.cma.8.32.score.txt")
+    published = published_rewards(Path(f"{base}.score.txt"))
     assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]
+
+
+def test_iterative_candidate_replays_its_published_tracks():
+    """Its first track again from the shipped files."""
+    check_first_track_replays(
+        ITERATIVE / "carracing.cma.8.32", "log/iterative/vae.json", "log/iterative/rnn.json"
+    )
 
 
 ITERATE = ROOT / "log/iterate"  # ITERATE=1's first run (docs/results.md), without V and M
@@ -184,16 +184,4 @@ def test_m7200_run_ships_its_logs_score_and_m():
     base = M7200 / "carracing.cma.4.32"
     check_logs(str(base))
     check_published_score(base, ["README.md", "docs/results.md"])
-    proc = run_script(
-        "model.py",
-        "norender",
-        f"{base}.best.json",
-        "--vae",
-        "vae/vae.json",
-        "--rnn",
-        "log/m7200/rnn.json",
-        "--trials",
-        "1",
-    )
-    published = published_rewards(Path(f"{base}.score.txt"))
-    assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]
+    check_first_track_replays(base, "vae/vae.json", "log/m7200/rnn.json")

@@ -406,6 +406,17 @@ class EpisodeError(Exception):
     """An episode file that is truncated, corrupt or of the wrong shape."""
 
 
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """`--data FOLDER...`: the episode folders a stage reads (list_episode_files)."""
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=["record"],
+        metavar="FOLDER",
+        help="folders of episode files (several: trained on all of them)",
+    )
+
+
 def list_episode_files(data_dir: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
     """The `*.npz` files in `data_dir` (one folder, or several in turn), sorted within each
     folder; a UserError if a folder has none, or if two folders hold the same episode

@@ -22,6 +22,7 @@ from common import (  # noqa: E402
     COUNT,
     ArgumentParser,
     UserError,
+    add_data_argument,
     atomic_savez,
     atomic_write_text,
     existing_file,
@@ -56,13 +57,7 @@ def load_series(path: Path) -> dict[str, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data",
-        nargs="+",
-        default=["record"],
-        metavar="FOLDER",
-        help="folders of episode files (several: trained on all of them)",
-    )
+    add_data_argument(parser)
     parser.add_argument("--vae", default="tf_vae/vae.json", help="V's weights")
     parser.add_argument("--out", default="series", help="output folder")
     parser.add_argument("--batch-size", type=COUNT, default=1000, help="frames per encoder call")

@@ -26,6 +26,7 @@ from common import (  # noqa: E402
     ArgumentParser,
     EpisodeError,
     UserError,
+    add_data_argument,
     existing_file,
     float_at_least,
     import_tensorflow,
@@ -96,13 +97,7 @@ def frame_dataset(
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data",
-        nargs="+",
-        default=["record"],
-        metavar="FOLDER",
-        help="folders of episode files (several: trained on all of them)",
-    )
+    add_data_argument(parser)
     parser.add_argument("--out", default="tf_vae", help="output folder (vae.json, logs)")
     parser.add_argument("--epochs", type=COUNT, default=10)
     parser.add_argument("--batch-size", type=COUNT, default=100)

@@ -178,10 +178,12 @@ def test_finetune_run_ships_its_logs_and_score():
 M7200 = ROOT / "log/m7200"  # the recipe with M trained 7200 steps (docs/results.md)
 
 
-def test_m7200_run_ships_its_logs_score_and_m():
-    """Its CMA-ES logs, the 100-track score and details the docs quote, and its first
-    track again from the shipped V and its own M, as the README says to re-score it."""
-    base = M7200 / "carracing.cma.4.32"
+@pytest.mark.parametrize("name", ["carracing.cma.4.32", "carracing.cma.8.32"])
+def test_m7200_runs_ship_their_logs_scores_and_m(name):
+    """The recipe with M 7200 and its continuation with 8 episodes a member: CMA-ES
+    logs, the 100-track score and details the docs quote, and the first track again
+    from the shipped V and their own M, as the README says to re-score them."""
+    base = M7200 / name
     check_logs(str(base))
     check_published_score(base, ["README.md", "docs/results.md"])
     check_first_track_replays(base, "vae/vae.json", "log/m7200/rnn.json")

@@ -187,3 +187,39 @@ def test_m7200_runs_ship_their_logs_scores_and_m(name):
     check_logs(str(base))
     check_published_score(base, ["README.md", "docs/results.md"])
     check_first_track_replays(base, "vae/vae.json", "log/m7200/rnn.json")
+
+
+CANDIDATES = ROOT / "log/candidates"  # the six best-evaluated candidates of two runs
+
+
+@pytest.mark.parametrize(
+    "run, base", [("shipped", "log/carracing.cma.4.32"), ("M 7200", "log/m7200/carracing.cma.4.32")]
+)
+def test_candidates_table_is_their_test_tracks(run, base):
+    """docs/results.md's table of each run's six best-evaluated candidates: each row's
+    evaluation is the run's log, and its 100-track mean, laps and steps off the road are
+    the per-track details shipped for it; the kept one's details are the published ones."""
+    rows = sorted(read(ROOT / f"{base}.log.json"), key=lambda r: -r[1])[:6]
+    folder = CANDIDATES / ("shipped" if run == "shipped" else "m7200")
+    text = (ROOT / "docs/results.md").read_text()
+    for k, row in enumerate(rows):
+        avg = len(row) > 3
+        details = list(
+            csv.DictReader(
+                (folder / f"{k}_g{row[0]}{'_avg' if avg else ''}.tracks.csv")
+                .read_text()
+                .splitlines()
+            )
+        )
+        assert [int(r["track"]) for r in details] == list(range(100))
+        rewards = [float(r["reward"]) for r in details]
+        laps = sum(int(r["lap_finished"]) for r in details)
+        off = np.mean([int(r["steps_off_road"]) for r in details])
+        label = f"{row[0]}{' avg' if avg else ''}"
+        if k == 0:
+            label = f"**{label} (kept)**"
+            published = "docs/laptop_tracks.csv" if run == "shipped" else f"{base}.tracks.csv"
+            kept = list(csv.DictReader((ROOT / published).read_text().splitlines()))
+            assert [float(r["reward"]) for r in kept] == rewards
+        line = f"| {run} | {label} | {row[1]:.1f} | {np.mean(rewards):.1f} | {laps} | {off:.1f} |"
+        assert line in text, line

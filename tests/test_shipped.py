@@ -105,6 +105,7 @@ def test_published_details_are_the_published_scores():
         expected = 1000 * visited / total - 0.1 * steps - 100 * int(r["left_playfield"])
         assert abs(float(r["reward"]) - expected) < 1e-6, r
     assert (ROOT / "docs/worst_track.png").stat().st_size > 10000
+    assert "](docs/worst_track.png)" in (ROOT / "README.md").read_text()
 
 
 ITERATIVE = ROOT / "log/iterative"  # the candidate past the recipe (docs/results.md)

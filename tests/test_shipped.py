@@ -38,6 +38,11 @@ def published_rewards(path: Path) -> np.ndarray:
     return rewards
 
 
+def read_details(path: Path) -> list[dict[str, str]]:
+    """The rows of a `model.py norender --details` CSV, one per track."""
+    return list(csv.DictReader(path.read_text().splitlines()))
+
+
 def test_shipped_weights_load():
     vae = NumpyVAE.from_json(ROOT / "vae/vae.json")
     NumpyRNN.from_json(ROOT / "rnn/rnn.json")
@@ -96,7 +101,7 @@ def test_published_score_is_the_shipped_agents():
 def test_published_details_are_the_published_scores():
     """docs/laptop_tracks.csv (model.py norender --details) explains the same 100 scores:
     every reward is 1000 over the tiles visited minus 0.1 a step."""
-    rows = list(csv.DictReader((ROOT / "docs/laptop_tracks.csv").read_text().splitlines()))
+    rows = read_details(ROOT / "docs/laptop_tracks.csv")
     published = dict(line.split() for line in SCORE.read_text().split("\n")[:100])
     assert [r["track"] for r in rows] == [str(i) for i in range(100)]
     for r in rows:
@@ -115,7 +120,7 @@ def check_published_score(base: Path, docs: list[str]) -> None:
     """BASE.score.txt holds 100 tracks' rewards, BASE.tracks.csv (`--details`) the same
     ones, and each of `docs` quotes their mean and standard deviation."""
     rewards = published_rewards(Path(f"{base}.score.txt"))
-    rows = list(csv.DictReader(Path(f"{base}.tracks.csv").read_text().splitlines()))
+    rows = read_details(Path(f"{base}.tracks.csv"))
     assert [float(r["reward"]) for r in rows] == list(rewards)
     quoted = f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}"
     for doc in docs:
@@ -205,13 +210,7 @@ def test_candidates_table_is_their_test_tracks(run, base):
     text = (ROOT / "docs/results.md").read_text()
     for k, row in enumerate(rows):
         avg = len(row) > 3
-        details = list(
-            csv.DictReader(
-                (folder / f"{k}_g{row[0]}{'_avg' if avg else ''}.tracks.csv")
-                .read_text()
-                .splitlines()
-            )
-        )
+        details = read_details(folder / f"{k}_g{row[0]}{'_avg' if avg else ''}.tracks.csv")
         assert [int(r["track"]) for r in details] == list(range(100))
         rewards = [float(r["reward"]) for r in details]
         laps = sum(int(r["lap_finished"]) for r in details)
@@ -220,7 +219,7 @@ def test_candidates_table_is_their_test_tracks(run, base):
         if k == 0:
             label = f"**{label} (kept)**"
             published = "docs/laptop_tracks.csv" if run == "shipped" else f"{base}.tracks.csv"
-            kept = list(csv.DictReader((ROOT / published).read_text().splitlines()))
+            kept = read_details(ROOT / published)
             assert [float(r["reward"]) for r in kept] == rewards
         line = f"| {run} | {label} | {row[1]:.1f} | {np.mean(rewards):.1f} | {laps} | {off:.1f} |"
         assert line in text, line

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, run_script
 from test_shipped import check_logs, published_rewards
 
-from common import UserError
+from common import UserError, read_json
 from model import MODES, load_controller_params
 
 
@@ -79,11 +79,21 @@ def test_readme_quotes_the_rows_score_file(row):
     )
 
 
+def stored_weights(path) -> np.ndarray:
+    """Every number of an rnn.json (the authors' format: weights x 10000, as integers)."""
+    return np.concatenate([np.ravel(np.asarray(w, np.int64)) for w in read_json(path, "M")])
+
+
 def test_untrained_m_is_what_its_command_makes(tmp_path):
-    """log/untrained_m/rnn.json is `rnn_train.py --untrained --seed 0`'s output."""
+    """log/untrained_m/rnn.json is `rnn_train.py --untrained --seed 0`'s output, to the
+    last stored digit: TensorFlow's initializers run on its own kernels for the CPU (not
+    pinned, docs/guide.md), so a handful of the 422k weights may round the other way."""
     run_script("rnn_train.py", "--untrained", "--seed", "0", "--out", str(tmp_path))
     shipped = ROOT / "log/untrained_m/rnn.json"
-    assert (tmp_path / "rnn.json").read_bytes() == shipped.read_bytes()
+    made, published = stored_weights(tmp_path / "rnn.json"), stored_weights(shipped)
+    assert made.shape == published.shape == (422368,)
+    assert np.abs(made - published).max() <= 1
+    assert np.count_nonzero(made != published) < 100
     assert shipped.read_bytes() != (ROOT / "rnn/rnn.json").read_bytes()
     readme = (ROOT / "README.md").read_text()
     assert "rnn_train.py --untrained --seed 0 --out log/untrained_m" in readme

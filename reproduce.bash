@@ -150,7 +150,7 @@ fi
 stage evaluate "the best controller on tracks it never trained on (seeds 0, 1, 2, ...)"
 if [[ ! -s "$RUN/score.txt" || "$LOG_BASE.best.json" -nt "$RUN/score.txt" ]]; then
   "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
-    --preset "$PRESET" "${WEIGHTS[@]}" >"$RUN/.score.txt.tmp"
+    --preset "$PRESET" "${WEIGHTS[@]}" --details "$RUN/tracks.csv" >"$RUN/.score.txt.tmp"
   mv -f "$RUN/.score.txt.tmp" "$RUN/score.txt"
 fi
 tail -n 1 "$RUN/score.txt"
@@ -175,6 +175,7 @@ Run folder: $RUN/
   record/                 episodes ($(ls "$RUN/record" | grep -c '\.npz$') files)
   vae/ rnn/ initial_z/    the trained weights (training logs in tf_vae/, tf_rnn/)${round2_line}
   log/                    CMA-ES logs: ${LOG_BASE#"$RUN"/}.{json,hist.json,best.json,hist_best.json,log.json}
+  score.txt, tracks.csv   its score on each track, and why (lap, tiles, speed, off the road)
   progress.png            training progress     agent.gif   the best controller driving
   stage_times.tsv         wall-clock of every stage, every time this script ran
 Best controller on the test tracks: $(tail -n 1 "$RUN/score.txt")

@@ -6,6 +6,7 @@ as an uninterrupted run, timing fields aside, and no unreadable file.
 The moments are drawn from KILL_SEED (printed); set it to replay a failure.
 """
 
+import csv
 import json
 import os
 import subprocess
@@ -86,6 +87,8 @@ def same(a, b, rel):
         return all(np.array_equal(x[k], y[k]) for k in x)
     if rel.parts[0] == "log" and name.endswith(".json"):
         return without_seconds(a / rel) == without_seconds(b / rel)
+    if name == "tracks.csv":  # the evaluation's per-track details: no timing in them
+        return (a / rel).read_bytes() == (b / rel).read_bytes()
     if name.endswith((".csv", ".tsv", ".png", "checkpoint.npz", ".pkl")):
         return True  # timing columns, or pictures and state already checked through results
     return (a / rel).read_bytes() == (b / rel).read_bytes()
@@ -98,6 +101,15 @@ def readable(path):
     if path.suffix == ".json":
         json.loads(path.read_text())
     return True
+
+
+def test_the_evaluation_says_why_each_track_scored_what_it_did(reference):
+    """RUN/tracks.csv (`model.py norender --details`) has a row for each track of
+    RUN/score.txt, with the same reward."""
+    scores = (reference / "score.txt").read_text().splitlines()[:-1]
+    rows = list(csv.DictReader((reference / "tracks.csv").read_text().splitlines()))
+    assert [[r["track"], r["reward"]] for r in rows] == [line.split() for line in scores]
+    assert all(0 <= int(r["tiles_visited"]) <= int(r["tiles_total"]) for r in rows)
 
 
 def test_kills_at_random_moments_resume_to_the_same_result(reference, tmp_path):

@@ -6,7 +6,6 @@ as an uninterrupted run, timing fields aside, and no unreadable file.
 The moments are drawn from KILL_SEED (printed); set it to replay a failure.
 """
 
-import csv
 import json
 import os
 import subprocess
@@ -16,6 +15,7 @@ import numpy as np
 import psutil
 import pytest
 from conftest import ROOT, run_script, script_env
+from test_shipped import read_details
 
 from common import load_episode
 from series import load_series
@@ -107,7 +107,7 @@ def test_the_evaluation_says_why_each_track_scored_what_it_did(reference):
     """RUN/tracks.csv (`model.py norender --details`) has a row for each track of
     RUN/score.txt, with the same reward."""
     scores = (reference / "score.txt").read_text().splitlines()[:-1]
-    rows = list(csv.DictReader((reference / "tracks.csv").read_text().splitlines()))
+    rows = read_details(reference / "tracks.csv")
     assert [[r["track"], r["reward"]] for r in rows] == [line.split() for line in scores]
     assert all(0 <= int(r["tiles_visited"]) <= int(r["tiles_total"]) for r in rows)
 

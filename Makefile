@@ -1,5 +1,5 @@
 # `make demo`: the whole pipeline on the tiny preset.  `make test`: the test suite.
-# `make laptop`: the laptop recipe (bash reproduce.bash, about 2 hours on 2 cores).
+# `make laptop`: the laptop recipe (bash reproduce.bash, 2.2 to 3 hours on 2 cores).
 # All three create .venv from the pinned requirements.txt when it is missing or stale.
 PYTHON ?= python3
 VENV := .venv

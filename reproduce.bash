@@ -32,6 +32,7 @@ SEED=${SEED:-1}
 WORKERS=${WORKERS:-2}
 GENERATIONS=${GENERATIONS:-}
 ITERATE=${ITERATE:-0}
+m_steps=()  # M's steps: the preset's, unless ITERATE=1 needs fewer
 source common.bash
 require_int SEED 0
 require_int WORKERS 1
@@ -44,7 +45,8 @@ if ((ITERATE)); then
   # frames V and M see, the other half are half the random episodes), first-round,
   # second-round and refinement generations, and the refinement's episodes and step size.
   case "$PRESET" in
-    laptop) drives=(200 1000) round1=30 round2=40 refine=20 refine_episodes=8 refine_sigma=0.07 ;;
+    laptop) drives=(200 1000) round1=30 round2=40 refine=20 refine_episodes=8 refine_sigma=0.07
+            m_steps=(--steps 2400) ;;  # two world models in 3 hours: M at 2400 steps each
     tiny) drives=(4 200) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07 ;;
     *) echo "reproduce.bash: error: ITERATE=1 with PRESET=$PRESET: expected the laptop or tiny preset" >&2
        exit 2 ;;
@@ -101,7 +103,7 @@ WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --seed "$SEED" --out "$RUN
 train_world_model() {  # FOLDER DATA: V, series and M on DATA, all under FOLDER
   DATA=$2 VAE_DIR=$1/tf_vae SERIES=$1/series RNN_DIR=$1/tf_rnn \
     INITIAL_Z=$1/tf_initial_z/initial_z.json INSTALL=$1 \
-    VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED" bash gpu_jobs.bash --preset "$PRESET"
+    VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED ${m_steps[*]}" bash gpu_jobs.bash --preset "$PRESET"
 }
 stage world_model "V, series, M, then install the weights -> $RUN/{tf_vae,series,tf_rnn,vae,rnn,initial_z}"
 train_world_model "$RUN" "$RUN/record"

@@ -181,32 +181,54 @@ def test_finetune_run_ships_its_logs_and_score():
     check_published_score(FINETUNE / "carracing.cma.8.32", ["README.md", "docs/results.md"])
 
 
-M7200 = ROOT / "log/m7200"  # the recipe with M trained 7200 steps (docs/results.md)
+@pytest.mark.parametrize(
+    "base, rnn",
+    [
+        ("log/m7200/carracing.cma.8.32", "rnn/rnn.json"),  # the shipped agent carried on
+        ("log/m2400/carracing.cma.4.32", "log/m2400/rnn.json"),  # the agent shipped before
+    ],
+)
+def test_earlier_agents_ship_their_logs_scores_and_m(base, rnn):
+    """The shipped agent carried on with 8 episodes a member, and the agent of the recipe
+    with M at 2400 steps: CMA-ES logs, the 100-track score and details the docs quote,
+    and the first track again from the shipped V and their own M, as the README says to
+    re-score them."""
+    check_logs(str(ROOT / base))
+    check_published_score(ROOT / base, ["README.md", "docs/results.md"])
+    check_first_track_replays(ROOT / base, "vae/vae.json", rnn)
 
 
-@pytest.mark.parametrize("name", ["carracing.cma.4.32", "carracing.cma.8.32"])
-def test_m7200_runs_ship_their_logs_scores_and_m(name):
-    """The recipe with M 7200 and its continuation with 8 episodes a member: CMA-ES
-    logs, the 100-track score and details the docs quote, and the first track again
-    from the shipped V and their own M, as the README says to re-score them."""
-    base = M7200 / name
-    check_logs(str(base))
-    check_published_score(base, ["README.md", "docs/results.md"])
-    check_first_track_replays(base, "vae/vae.json", "log/m7200/rnn.json")
+SEED2 = ROOT / "log/m7200_seed2"  # the shipped recipe's second seed (docs/results.md)
+
+
+def test_second_seed_ships_its_logs_and_score():
+    """The recipe's second seed: its CMA-ES logs (the kept controller is the evaluation
+    that chose it), the 100-track score and details the docs quote, and the wall-clock
+    the docs quote is the sum of its stage_times.tsv (every stage, every invocation)."""
+    check_logs(str(SEED2 / "carracing.cma.4.32"))
+    check_published_score(SEED2 / "carracing.cma.4.32", ["README.md", "docs/results.md"])
+    lines = (SEED2 / "stage_times.tsv").read_text().splitlines()
+    assert lines[0].split("\t") == ["stage", "seconds", "finished"]
+    stages = [line.split("\t")[0].split(" (")[0] for line in lines[1:]]
+    assert stages[:3] == ["extract", "world_model", "cma_es"]
+    assert stages[-2:] == ["evaluate", "plot_and_video"]
+    hours = sum(int(line.split("\t")[1]) for line in lines[1:]) / 3600
+    for doc in ["README.md", "docs/results.md"]:
+        assert f"{hours:.2f} hours" in (ROOT / doc).read_text(), doc
 
 
 CANDIDATES = ROOT / "log/candidates"  # the six best-evaluated candidates of two runs
 
 
 @pytest.mark.parametrize(
-    "run, base", [("shipped", "log/carracing.cma.4.32"), ("M 7200", "log/m7200/carracing.cma.4.32")]
+    "run, base", [("M 2400", "log/m2400/carracing.cma.4.32"), ("M 7200", "log/carracing.cma.4.32")]
 )
 def test_candidates_table_is_their_test_tracks(run, base):
     """docs/results.md's table of each run's six best-evaluated candidates: each row's
     evaluation is the run's log, and its 100-track mean, laps and steps off the road are
     the per-track details shipped for it; the kept one's details are the published ones."""
     rows = sorted(read(ROOT / f"{base}.log.json"), key=lambda r: -r[1])[:6]
-    folder = CANDIDATES / ("shipped" if run == "shipped" else "m7200")
+    folder = CANDIDATES / run.lower().replace(" ", "")
     text = (ROOT / "docs/results.md").read_text()
     for k, row in enumerate(rows):
         avg = len(row) > 3
@@ -218,7 +240,8 @@ def test_candidates_table_is_their_test_tracks(run, base):
         label = f"{row[0]}{' avg' if avg else ''}"
         if k == 0:
             label = f"**{label} (kept)**"
-            published = "docs/laptop_tracks.csv" if run == "shipped" else f"{base}.tracks.csv"
+            shipped = base == "log/carracing.cma.4.32"
+            published = "docs/laptop_tracks.csv" if shipped else f"{base}.tracks.csv"
             kept = read_details(ROOT / published)
             assert [float(r["reward"]) for r in kept] == rewards
         line = f"| {run} | {label} | {row[1]:.1f} | {np.mean(rewards):.1f} | {laps} | {off:.1f} |"

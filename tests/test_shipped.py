@@ -217,6 +217,13 @@ def test_second_seed_ships_its_logs_and_score():
         assert f"{hours:.2f} hours" in (ROOT / doc).read_text(), doc
 
 
+def test_larger_population_run_ships_its_logs_and_score():
+    """CMA-ES with population 64 x 2 on the second seed's V and M: its logs, and the
+    100-track score and details the docs quote."""
+    check_logs(str(SEED2 / "carracing.cma.2.64"))
+    check_published_score(SEED2 / "carracing.cma.2.64", ["README.md", "docs/results.md"])
+
+
 CANDIDATES = ROOT / "log/candidates"  # the six best-evaluated candidates of two runs
 
 

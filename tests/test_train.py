@@ -253,7 +253,8 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
 def test_a_ctrl_c_while_mpi_starts_ends_the_rank(tmp_path):
     """common.mpi_world starts MPI (mpi4py's import) with Python's SIGINT handler off, so
     that a Ctrl-C there kills the rank instead of being noted for after a start-up that
-    waits on the other, interrupted ranks for ever; the handler is back afterwards."""
+    waits on the other, interrupted ranks for ever; the handler it had is back afterwards
+    (Python's own, or SIG_IGN where the shell started the process in the background)."""
     fake = tmp_path / "mpi4py"  # stands for mpi4py: records the handler MPI starts under
     fake.mkdir()
     (fake / "__init__.py").write_text("")
@@ -261,9 +262,10 @@ def test_a_ctrl_c_while_mpi_starts_ends_the_rank(tmp_path):
         "import signal\nDURING = signal.getsignal(signal.SIGINT)\nCOMM_WORLD = 'world'\n"
     )
     code = (
-        "import signal, sys; import common; world = common.mpi_world(); "
+        "import signal, sys; import common; before = signal.getsignal(signal.SIGINT); "
+        "world = common.mpi_world(); "
         "print(world, sys.modules['mpi4py.MPI'].DURING is signal.SIG_DFL, "
-        "signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+        "signal.getsignal(signal.SIGINT) is before)"
     )
     env = script_env(PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
     out = subprocess.run(

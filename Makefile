@@ -1,5 +1,6 @@
 # `make demo`: the whole pipeline on the tiny preset.  `make test`: the test suite.
 # `make laptop`: the laptop recipe (bash reproduce.bash, 2.2 to 3 hours on 2 cores).
+# `make overnight`: the overnight recipe (OVERNIGHT=1 bash reproduce.bash, at most 8 hours).
 # All three create .venv from the pinned requirements.txt when it is missing or stale.
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo laptop test lint bench venv clean-venv
+.PHONY: demo laptop overnight test lint bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -23,6 +24,9 @@ demo: $(STAMP)
 
 laptop: $(STAMP)
 	bash reproduce.bash
+
+overnight: $(STAMP)
+	OVERNIGHT=1 bash reproduce.bash
 
 # the tests in TEST_WORKERS processes (pytest-xdist), each taking the next test as it frees
 TEST_WORKERS ?= 2

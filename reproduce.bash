@@ -8,6 +8,8 @@
 #   GENERATIONS=60 bash reproduce.bash          # carry CMA-ES on past the preset's count
 #   ITERATE=1 bash reproduce.bash               # one round of iterative training, then a
 #                                               # refinement with 8 episodes a member
+#   OVERNIGHT=1 bash reproduce.bash             # the overnight recipe (make overnight): the
+#                                               # same round, sized for 8 hours
 #
 # ITERATE=1 (laptop and tiny presets) adds the paper's iterative training after a shorter
 # first CMA-ES (GENERATIONS, 30 on the laptop preset): the first controller drives new
@@ -16,6 +18,11 @@
 # (cma_es_2, ROUND2_GENERATIONS, 40), and its best controller is carried on with 8 episodes
 # a member and a smaller step size (refine, REFINE_GENERATIONS, 20). Everything of the
 # second round is under $RUN/round2/; the evaluation, plot and GIF are of the last stage.
+#
+# OVERNIGHT=1 (laptop and tiny presets; into runs/overnight by default) is ITERATE=1 sized
+# for one night on 2 cores: 50 first-round generations with M at 2400 steps, V and M again
+# with M at the preset's 7200 steps, 50 generations from zero, and 45 refinement
+# generations with 8 episodes a member (docs/pipeline.md says why).
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
@@ -27,28 +34,41 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PRESET=${PRESET:-laptop}
-RUN=${RUN:-runs/$PRESET}
 SEED=${SEED:-1}
 WORKERS=${WORKERS:-2}
 GENERATIONS=${GENERATIONS:-}
 ITERATE=${ITERATE:-0}
-m_steps=()  # M's steps: the preset's, unless ITERATE=1 needs fewer
+OVERNIGHT=${OVERNIGHT:-0}
+m_steps=()   # M's steps in the first world model: the preset's, unless ITERATE=1 needs fewer
+m2_steps=()  # and in the second round's
 source common.bash
 require_int SEED 0
 require_int WORKERS 1
-if [[ "$ITERATE" != 0 && "$ITERATE" != 1 ]]; then
-  echo "reproduce.bash: error: ITERATE=$ITERATE: expected 0 or 1" >&2
-  exit 2
+for flag in ITERATE OVERNIGHT; do
+  if [[ "${!flag}" != 0 && "${!flag}" != 1 ]]; then
+    echo "reproduce.bash: error: $flag=${!flag}: expected 0 or 1" >&2
+    exit 2
+  fi
+done
+if ((OVERNIGHT)); then
+  ITERATE=1
+  if [[ $PRESET == laptop ]]; then RUN=${RUN:-runs/overnight}; else RUN=${RUN:-runs/overnight_$PRESET}; fi
 fi
+RUN=${RUN:-runs/$PRESET}
 if ((ITERATE)); then
   # The second round's sizes: the agent's drives (episodes in all, frames each; half the
   # frames V and M see, the other half are half the random episodes), first-round,
   # second-round and refinement generations, and the refinement's episodes and step size.
   case "$PRESET" in
-    laptop) drives=(200 1000) round1=30 round2=40 refine=20 refine_episodes=8 refine_sigma=0.07
-            m_steps=(--steps 2400) ;;  # two world models in 3 hours: M at 2400 steps each
-    tiny) drives=(4 200) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07 ;;
-    *) echo "reproduce.bash: error: ITERATE=1 with PRESET=$PRESET: expected the laptop or tiny preset" >&2
+    laptop) drives=(200 1000) refine_episodes=8 refine_sigma=0.07 m_steps=(--steps 2400)
+            if ((OVERNIGHT)); then  # 8 hours: the second M at the preset's steps, more generations
+              round1=50 round2=50 refine=45
+            else  # two world models in 3 hours: M at 2400 steps each
+              round1=30 round2=40 refine=20 m2_steps=("${m_steps[@]}")
+            fi ;;
+    tiny) drives=(4 200) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07
+          ((OVERNIGHT)) && refine=3 ;;
+    *) echo "reproduce.bash: error: ITERATE=1 or OVERNIGHT=1 with PRESET=$PRESET: expected the laptop or tiny preset" >&2
        exit 2 ;;
   esac
   GENERATIONS=${GENERATIONS:-$round1}
@@ -95,18 +115,46 @@ stage() {  # close the previous stage's timing, open the next one
   echo "=== [$((stage_start - start)) s] $1: $2"
 }
 WEIGHTS=(--vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json")
+DONE=$RUN/.done  # a file per finished data or world-model stage: after it, its inputs may go
+done_with() {  # NAME: mark the stage finished (its outputs are all in place)
+  mkdir -p "$DONE"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$DONE/.$1.tmp"
+  mv -f "$DONE/.$1.tmp" "$DONE/$1"
+}
+finished() {  # NAME...: whether every one of these stages has finished
+  local name
+  for name; do [[ -f "$DONE/$name" ]] || return 1; done
+}
+skipped() {  # NAME: say that a stage finished in an earlier invocation is skipped
+  echo
+  echo "=== $1: finished before ($(cat "$DONE/$1")), skipped"
+}
 
-stage extract "random-policy episodes -> $RUN/record"
-WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --seed "$SEED" --out "$RUN/record"
-"$PYTHON" check_record.py "$RUN/record"
+# The random episodes are needed until the last world model that reads them has trained:
+# after that a run folder without record/ (moved to a new machine, or cleaned) goes on.
+last_reader=world_model
+((ITERATE)) && last_reader=world_model_2
+if finished extract "$last_reader"; then
+  skipped extract
+else
+  stage extract "random-policy episodes -> $RUN/record"
+  WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --seed "$SEED" --out "$RUN/record"
+  "$PYTHON" check_record.py "$RUN/record"
+  done_with extract
+fi
 
-train_world_model() {  # FOLDER DATA: V, series and M on DATA, all under FOLDER
+train_world_model() {  # FOLDER DATA M_ARGS: V, series and M on DATA, all under FOLDER
   DATA=$2 VAE_DIR=$1/tf_vae SERIES=$1/series RNN_DIR=$1/tf_rnn \
     INITIAL_Z=$1/tf_initial_z/initial_z.json INSTALL=$1 \
-    VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED ${m_steps[*]}" bash gpu_jobs.bash --preset "$PRESET"
+    VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED $3" bash gpu_jobs.bash --preset "$PRESET"
 }
-stage world_model "V, series, M, then install the weights -> $RUN/{tf_vae,series,tf_rnn,vae,rnn,initial_z}"
-train_world_model "$RUN" "$RUN/record"
+if finished world_model; then
+  skipped world_model
+else
+  stage world_model "V, series, M, then install the weights -> $RUN/{tf_vae,series,tf_rnn,vae,rnn,initial_z}"
+  train_world_model "$RUN" "$RUN/record" "${m_steps[*]}"
+  done_with world_model
+fi
 
 cma_es_stage() {  # NAME WHAT LOG_DIR TRAIN_ARGS...: CMA-ES over MPI, resumed if begun
   local name=$1 what=$2 log_dir=$3 base
@@ -124,21 +172,31 @@ LOG_BASE=$FINAL_BASE
 
 if ((ITERATE)); then
   R2=$RUN/round2
-  stage agent_drives "the first controller drives new tracks -> $R2/agent; half the random episodes -> $R2/random"
-  WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --controller "$LOG_BASE.best.json" "${WEIGHTS[@]}" \
-    --trials $(((drives[0] + WORKERS - 1) / WORKERS)) --max-frames "${drives[1]}" --seed $((SEED + 100)) \
-    --out "$R2/agent"
-  "$PYTHON" check_record.py "$R2/agent"
-  if [[ ! -d "$R2/random" ]]; then  # every other random episode, linked (no copies)
-    rm -rf "$R2/.random.tmp"
-    mkdir -p "$R2/.random.tmp"
-    find "$RUN/record" -maxdepth 1 -name '[!.]*.npz' -printf '%f\n' | sort | awk 'NR % 2 == 1' |
-      while read -r name; do ln -s "../../record/$name" "$R2/.random.tmp/$name"; done
-    mv "$R2/.random.tmp" "$R2/random"
+  if finished agent_drives world_model_2; then
+    skipped agent_drives
+  else
+    stage agent_drives "the first controller drives new tracks -> $R2/agent; half the random episodes -> $R2/random"
+    WORKERS=$WORKERS bash extract.bash --preset "$PRESET" --controller "$LOG_BASE.best.json" "${WEIGHTS[@]}" \
+      --trials $(((drives[0] + WORKERS - 1) / WORKERS)) --max-frames "${drives[1]}" --seed $((SEED + 100)) \
+      --out "$R2/agent"
+    "$PYTHON" check_record.py "$R2/agent"
+    if [[ ! -d "$R2/random" ]]; then  # every other random episode, linked (no copies)
+      rm -rf "$R2/.random.tmp"
+      mkdir -p "$R2/.random.tmp"
+      find "$RUN/record" -maxdepth 1 -name '[!.]*.npz' -printf '%f\n' | sort | awk 'NR % 2 == 1' |
+        while read -r name; do ln -s "../../record/$name" "$R2/.random.tmp/$name"; done
+      mv "$R2/.random.tmp" "$R2/random"
+    fi
+    done_with agent_drives
   fi
 
-  stage world_model_2 "V, series and M again, on $R2/random and $R2/agent -> $R2/{vae,rnn,initial_z}"
-  train_world_model "$R2" "$R2/random $R2/agent"
+  if finished world_model_2; then
+    skipped world_model_2
+  else
+    stage world_model_2 "V, series and M again, on $R2/random and $R2/agent -> $R2/{vae,rnn,initial_z}"
+    train_world_model "$R2" "$R2/random $R2/agent" "${m2_steps[*]}"
+    done_with world_model_2
+  fi
   WEIGHTS=(--vae "$R2/vae/vae.json" --rnn "$R2/rnn/rnn.json")
 
   cma_es_stage cma_es_2 "CMA-ES from zero on the new V and M -> $R2/log/" "$R2/log" \

@@ -20,9 +20,10 @@
 # second round is under $RUN/round2/; the evaluation, plot and GIF are of the last stage.
 #
 # OVERNIGHT=1 (laptop and tiny presets; into runs/overnight by default) is ITERATE=1 sized
-# for one night on 2 cores: 50 first-round generations with M at 2400 steps, V and M again
-# with M at the preset's 7200 steps, 50 generations from zero, and 45 refinement
-# generations with 8 episodes a member (docs/pipeline.md says why).
+# for one night on 2 cores (at most 8 hours at 590 agent steps/s a core, the slowest CPU
+# measured): 40 first-round generations with M at 2400 steps, V and M again with M at the
+# preset's 7200 steps, 40 generations from zero, and 30 refinement generations with 8
+# episodes a member (docs/pipeline.md says why).
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
@@ -62,7 +63,7 @@ if ((ITERATE)); then
   case "$PRESET" in
     laptop) drives=(200 1000) refine_episodes=8 refine_sigma=0.07 m_steps=(--steps 2400)
             if ((OVERNIGHT)); then  # 8 hours: the second M at the preset's steps, more generations
-              round1=50 round2=50 refine=45
+              round1=40 round2=40 refine=30
             else  # two world models in 3 hours: M at 2400 steps each
               round1=30 round2=40 refine=20 m2_steps=("${m_steps[@]}")
             fi ;;

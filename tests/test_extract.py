@@ -13,7 +13,7 @@ from env import make_env
 from extract import episode_seeds, random_policy_episode
 from model import Agent, load_controller_params
 
-SHIPPED = ("log/carracing.cma.4.32.best.json", "vae/vae.json", "rnn/rnn.json")
+SHIPPED = ("log/carracing.cma.8.32.best.json", "vae/vae.json", "rnn/rnn.json")
 
 
 def test_random_policy_actions_in_range():

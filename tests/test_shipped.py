@@ -1,6 +1,8 @@
-"""The trained agent the repository ships: its weights load, its controller's logs record
-the evaluation that chose it, and its 100-track score (docs/laptop_score.txt, quoted in
-the README) is what the shipped files give, track for track."""
+"""The trained agents the repository ships: the best one at the default paths (vae/, rnn/,
+initial_z/, log/carracing.cma.*) and the 3-hour recipe's in log/laptop/. Their weights
+load, their controllers' logs record the evaluation that chose them, and their 100-track
+scores (BASE.score.txt, quoted in the README) are what the shipped files give, track for
+track."""
 
 import csv
 import re
@@ -15,13 +17,15 @@ from model import param_count
 from rnn.numpy_rnn import NumpyRNN
 from vae.numpy_vae import NumpyVAE
 
-SCORE = ROOT / "docs/laptop_score.txt"
-
 
 def shipped_base():
     bests = sorted((ROOT / "log").glob("carracing.cma.*.best.json"))
     assert len(bests) == 1, f"expected one shipped controller in log/, found {bests}"
     return str(bests[0])[: -len(".best.json")]
+
+
+SCORE = Path(f"{shipped_base()}.score.txt")
+LAPTOP = ROOT / "log/laptop"  # the 3-hour recipe's agent (make laptop, seed 1)
 
 
 def read(path):
@@ -43,10 +47,15 @@ def read_details(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(path.read_text().splitlines()))
 
 
-def test_shipped_weights_load():
-    vae = NumpyVAE.from_json(ROOT / "vae/vae.json")
-    NumpyRNN.from_json(ROOT / "rnn/rnn.json")
-    mus, logvars = read(ROOT / "initial_z/initial_z.json")
+@pytest.mark.parametrize("folder", ["", "log/laptop/"])
+def test_shipped_weights_load(folder):
+    names = ("vae.json", "rnn.json", "initial_z.json")
+    if not folder:
+        names = tuple(f"{name.split('.')[0]}/{name}" for name in names)
+    vae_path, rnn_path, initial_z = (ROOT / folder / name for name in names)
+    vae = NumpyVAE.from_json(vae_path)
+    NumpyRNN.from_json(rnn_path)
+    mus, logvars = read(initial_z)
     assert np.shape(mus) == np.shape(logvars) and np.shape(mus)[1] == 32
     z = vae.encode(np.zeros((64, 64, 3), np.uint8), np.random.default_rng(0))
     assert z.shape[-1] == 32 and np.all(np.isfinite(z))
@@ -99,9 +108,9 @@ def test_published_score_is_the_shipped_agents():
 
 
 def test_published_details_are_the_published_scores():
-    """docs/laptop_tracks.csv (model.py norender --details) explains the same 100 scores:
+    """BASE.tracks.csv (model.py norender --details) explains the same 100 scores:
     every reward is 1000 over the tiles visited minus 0.1 a step."""
-    rows = read_details(ROOT / "docs/laptop_tracks.csv")
+    rows = read_details(Path(f"{shipped_base()}.tracks.csv"))
     published = dict(line.split() for line in SCORE.read_text().split("\n")[:100])
     assert [r["track"] for r in rows] == [str(i) for i in range(100)]
     for r in rows:
@@ -113,7 +122,7 @@ def test_published_details_are_the_published_scores():
     assert "](docs/worst_track.png)" in (ROOT / "README.md").read_text()
 
 
-ITERATIVE = ROOT / "log/iterative"  # the candidate past the recipe (docs/results.md)
+ITERATIVE = ROOT / "log/iterative"  # the round that made the shipped V and M (docs/results.md)
 
 
 def check_published_score(base: Path, docs: list[str]) -> None:
@@ -127,13 +136,11 @@ def check_published_score(base: Path, docs: list[str]) -> None:
         assert quoted in (ROOT / doc).read_text(), doc
 
 
-@pytest.mark.parametrize("base", ["carracing.cma.4.32", "carracing.cma.8.32"])
-def test_iterative_runs_ship_their_logs_scores_and_details(base):
-    """The round of iterative training and its continuation with 8 episodes a member:
-    logs, the 100-track scores the docs quote, and the details behind them."""
-    check_logs(str(ITERATIVE / base))
-    docs = ["docs/results.md"] + (["README.md"] if base.endswith(".8.32") else [])
-    check_published_score(ITERATIVE / base, docs)
+def test_iterative_round_ships_its_logs_scores_and_details():
+    """The round of iterative training whose best controller the shipped one carries on:
+    logs, the 100-track score the docs quote, and the details behind it."""
+    check_logs(str(ITERATIVE / "carracing.cma.4.32"))
+    check_published_score(ITERATIVE / "carracing.cma.4.32", ["docs/results.md"])
 
 
 def check_first_track_replays(base: Path, vae: str, rnn: str) -> None:
@@ -146,11 +153,24 @@ def check_first_track_replays(base: Path, vae: str, rnn: str) -> None:
     assert proc.stdout.splitlines()[0].split() == ["0", repr(float(published[0]))]
 
 
-def test_iterative_candidate_replays_its_published_tracks():
-    """Its first track again from the shipped files."""
-    check_first_track_replays(
-        ITERATIVE / "carracing.cma.8.32", "log/iterative/vae.json", "log/iterative/rnn.json"
-    )
+@pytest.mark.parametrize(
+    "base, vae, rnn",
+    [
+        (ITERATIVE / "carracing.cma.4.32", "vae/vae.json", "rnn/rnn.json"),
+        (LAPTOP / "carracing.cma.4.32", "log/laptop/vae.json", "log/laptop/rnn.json"),
+    ],
+)
+def test_earlier_controllers_replay_their_published_tracks(base, vae, rnn):
+    """The round's controller on the shipped V and M, and the 3-hour agent on its own:
+    the first track again from the shipped files."""
+    check_first_track_replays(base, vae, rnn)
+
+
+def test_laptop_agent_ships_its_logs_and_score():
+    """The 3-hour recipe's agent (make laptop, seed 1): its logs, and the 100-track score
+    and details the docs quote."""
+    check_logs(str(LAPTOP / "carracing.cma.4.32"))
+    check_published_score(LAPTOP / "carracing.cma.4.32", ["README.md", "docs/results.md"])
 
 
 ITERATE = ROOT / "log/iterate"  # ITERATE=1's first run (docs/results.md), without V and M
@@ -167,7 +187,7 @@ def test_iterate_run_ships_its_logs(base):
 
 def test_iterate_run_score_is_the_one_the_docs_quote():
     check_published_score(
-        ITERATE / "round2/carracing.cma.8.32", ["README.md", "docs/results.md", "docs/pipeline.md"]
+        ITERATE / "round2/carracing.cma.8.32", ["docs/results.md", "docs/pipeline.md"]
     )
 
 
@@ -178,24 +198,24 @@ def test_finetune_run_ships_its_logs_and_score():
     """Its CMA-ES logs (the kept controller is the evaluation that chose it), and the
     100-track score and details the docs quote."""
     check_logs(str(FINETUNE / "carracing.cma.8.32"))
-    check_published_score(FINETUNE / "carracing.cma.8.32", ["README.md", "docs/results.md"])
+    check_published_score(FINETUNE / "carracing.cma.8.32", ["docs/results.md"])
 
 
 @pytest.mark.parametrize(
     "base, rnn",
     [
-        ("log/m7200/carracing.cma.8.32", "rnn/rnn.json"),  # the shipped agent carried on
-        ("log/m2400/carracing.cma.4.32", "log/m2400/rnn.json"),  # the agent shipped before
+        ("log/m7200/carracing.cma.8.32", "log/laptop/rnn.json"),  # the 3-hour agent carried on
+        ("log/m2400/carracing.cma.4.32", "log/m2400/rnn.json"),  # the recipe with M 2400 steps
     ],
 )
 def test_earlier_agents_ship_their_logs_scores_and_m(base, rnn):
-    """The shipped agent carried on with 8 episodes a member, and the agent of the recipe
+    """The 3-hour agent carried on with 8 episodes a member, and the agent of the recipe
     with M at 2400 steps: CMA-ES logs, the 100-track score and details the docs quote,
-    and the first track again from the shipped V and their own M, as the README says to
-    re-score them."""
+    and the first track again from the 3-hour recipe's V and their own M, as the docs say
+    to re-score them."""
     check_logs(str(ROOT / base))
-    check_published_score(ROOT / base, ["README.md", "docs/results.md"])
-    check_first_track_replays(ROOT / base, "vae/vae.json", rnn)
+    check_published_score(ROOT / base, ["docs/results.md"])
+    check_first_track_replays(ROOT / base, "log/laptop/vae.json", rnn)
 
 
 SEED2 = ROOT / "log/m7200_seed2"  # the shipped recipe's second seed (docs/results.md)
@@ -207,7 +227,7 @@ def test_second_seed_runs_ship_their_logs_and_scores(name):
     logs (the kept controller is the evaluation that chose it), and the 100-track score
     and details the docs quote."""
     check_logs(str(SEED2 / name))
-    check_published_score(SEED2 / name, ["README.md", "docs/results.md"])
+    check_published_score(SEED2 / name, ["docs/results.md"])
 
 
 def test_second_seed_hours_are_its_stage_times():
@@ -227,7 +247,8 @@ CANDIDATES = ROOT / "log/candidates"  # the six best-evaluated candidates of two
 
 
 @pytest.mark.parametrize(
-    "run, base", [("M 2400", "log/m2400/carracing.cma.4.32"), ("M 7200", "log/carracing.cma.4.32")]
+    "run, base",
+    [("M 2400", "log/m2400/carracing.cma.4.32"), ("M 7200", "log/laptop/carracing.cma.4.32")],
 )
 def test_candidates_table_is_their_test_tracks(run, base):
     """docs/results.md's table of each run's six best-evaluated candidates: each row's
@@ -246,9 +267,7 @@ def test_candidates_table_is_their_test_tracks(run, base):
         label = f"{row[0]}{' avg' if avg else ''}"
         if k == 0:
             label = f"**{label} (kept)**"
-            shipped = base == "log/carracing.cma.4.32"
-            published = "docs/laptop_tracks.csv" if shipped else f"{base}.tracks.csv"
-            kept = read_details(ROOT / published)
+            kept = read_details(ROOT / f"{base}.tracks.csv")
             assert [float(r["reward"]) for r in kept] == rewards
         line = f"| {run} | {label} | {row[1]:.1f} | {np.mean(rewards):.1f} | {laps} | {off:.1f} |"
         assert line in text, line

@@ -23,7 +23,7 @@ def test_ridge_r2_scores_held_out_drives():
 def test_probes_every_pair_on_the_same_drives():
     proc = run_script(
         "speed_probe.py",
-        "log/carracing.cma.4.32.best.json",
+        "log/carracing.cma.8.32.best.json",
         "--drives",
         "3",
         "--max-steps",
@@ -49,7 +49,7 @@ def test_probes_every_pair_on_the_same_drives():
 def test_bad_pair_is_a_one_line_error():
     proc = run_script(
         "speed_probe.py",
-        "log/carracing.cma.4.32.best.json",
+        "log/carracing.cma.8.32.best.json",
         "--against",
         "vae/vae.json",
         check=False,

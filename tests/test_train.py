@@ -318,7 +318,7 @@ def test_init_starts_the_search_at_a_controller(tmp_path):
     ]
     run_script(*args, "--log-dir", str(tmp_path / "zeros"))
     run_script(
-        *args, "--log-dir", str(tmp_path / "init"), "--init", "log/carracing.cma.4.32.best.json"
+        *args, "--log-dir", str(tmp_path / "init"), "--init", "log/carracing.cma.8.32.best.json"
     )
     mean_reward = {
         name: json.loads((tmp_path / name / f"{BASE}.hist.json").read_text())[0][2]
@@ -333,7 +333,7 @@ def test_init_starts_the_search_at_a_controller(tmp_path):
         "--mode",
         "z",
         "--init",
-        "log/carracing.cma.4.32.best.json",
+        "log/carracing.cma.8.32.best.json",
         check=False,
     )
     assert proc.returncode == 2 and "--mode zh" in proc.stderr

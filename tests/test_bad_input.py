@@ -174,6 +174,8 @@ CASES = [
     ("reproduce.bash", {"RUN": "{out}/run", "ITERATE": "2"}),
     ("reproduce.bash", {"RUN": "{out}/run", "ITERATE": "1", "PRESET": "paper"}),
     ("reproduce.bash", {"RUN": "{out}/run", "ITERATE": "1", "REFINE_GENERATIONS": "x"}),
+    ("reproduce.bash", {"RUN": "{out}/run", "OVERNIGHT": "yes"}),
+    ("reproduce.bash", {"RUN": "{out}/run", "OVERNIGHT": "1", "PRESET": "paper"}),
 ]
 
 

@@ -63,7 +63,9 @@ def files(run):
     return sorted(
         p.relative_to(run)
         for p in run.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and "tb" not in p.parts
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(run).parts)
+        and "tb" not in p.parts
     )
 
 
@@ -85,7 +87,7 @@ def same(a, b, rel):
     if name.endswith(".npz") and rel.parts[0] == "series":
         x, y = load_series(a / rel), load_series(b / rel)
         return all(np.array_equal(x[k], y[k]) for k in x)
-    if rel.parts[0] == "log" and name.endswith(".json"):
+    if "log" in rel.parts and name.endswith(".json"):
         return without_seconds(a / rel) == without_seconds(b / rel)
     if name == "tracks.csv":  # the evaluation's per-track details: no timing in them
         return (a / rel).read_bytes() == (b / rel).read_bytes()

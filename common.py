@@ -420,6 +420,17 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_restart_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--restart`: the explicit way to start a stage over on finished work; without it
+    the same command resumes, and a command that would overwrite other work stops."""
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help=f"start over, overwriting {what} (without it, the same command resumes, "
+        "and other settings than the checkpoint's stop with an error)",
+    )
+
+
 def list_episode_files(data_dir: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
     """The `*.npz` files in `data_dir` (one folder, or several in turn), sorted within each
     folder; a UserError if a folder has none, or if two folders hold the same episode

@@ -3,7 +3,8 @@
 #
 #   bash gce_train.bash                          # every core of this machine
 #   NP=16 bash gce_train.bash --generations 100  # arguments go to train.py
-#   bash gce_train.bash --resume                 # go on after a stop
+#   bash gce_train.bash --resume                 # go on after a stop (the same command
+#                                                # without --resume does too)
 #   NP=256 HOSTFILE=hosts bash gce_train.bash    # several machines (MPICH host file)
 #
 # The population (64 by default) does not depend on NP: each of the NP processes,
@@ -21,6 +22,10 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 hosts=()
 if [[ -n "${HOSTFILE:-}" ]]; then hosts=(-f "$HOSTFILE"); fi
+# train.py's errors quote the command to type again: this one, not its own
+printf -v WORLDMODELS_COMMAND '%q ' "$@"
+WORLDMODELS_COMMAND="NP=$NP ${HOSTFILE:+HOSTFILE=$HOSTFILE }bash gce_train.bash ${WORLDMODELS_COMMAND% }"
+export WORLDMODELS_COMMAND
 # train.py's defaults are the authors' flags: -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0
 # --sigma_init 0.1
 exec "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@"

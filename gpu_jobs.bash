@@ -10,7 +10,8 @@
 # DATA="record agent", see extract.py --controller) VAE_DIR=tf_vae SERIES=series RNN_DIR=tf_rnn
 # INITIAL_Z=tf_initial_z/initial_z.json, and INSTALL=. (weights go to INSTALL/vae/vae.json,
 # INSTALL/rnn/rnn.json, INSTALL/initial_z/initial_z.json). A stage whose output is
-# complete does nothing, so running the script again after a crash resumes it.
+# complete does nothing, so running the script again after a crash resumes it; V, M or
+# series made with other settings stop it with an error (their --restart starts over).
 set -euo pipefail
 cd "$(dirname "$0")"
 source common.bash
@@ -34,10 +35,18 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 # shellcheck disable=SC2086  # *_ARGS are word lists on purpose
 "$PYTHON" vae_train.py --preset "$PRESET" --data "${data[@]}" --out "$VAE_DIR" ${VAE_ARGS:-}
+# V trained further since its series were encoded: encode them again, and train M again
+# on them (the only case where this script starts finished work over by itself)
+again=()
+if [[ -f "$SERIES/vae_sha1.txt" && "$(sha1sum <"$VAE_DIR/vae.json")" != "$(cat "$SERIES/vae_sha1.txt")  -" ]]; then
+  again=(--restart)
+fi
 # shellcheck disable=SC2086
-"$PYTHON" series.py --preset "$PRESET" --data "${data[@]}" --vae "$VAE_DIR/vae.json" --out "$SERIES" ${SERIES_ARGS:-}
+"$PYTHON" series.py --preset "$PRESET" --data "${data[@]}" --vae "$VAE_DIR/vae.json" --out "$SERIES" \
+  "${again[@]}" ${SERIES_ARGS:-}
 # shellcheck disable=SC2086
-"$PYTHON" rnn_train.py --preset "$PRESET" --series "$SERIES" --out "$RNN_DIR" --initial-z "$INITIAL_Z" ${RNN_ARGS:-}
+"$PYTHON" rnn_train.py --preset "$PRESET" --series "$SERIES" --out "$RNN_DIR" --initial-z "$INITIAL_Z" \
+  "${again[@]}" ${RNN_ARGS:-}
 
 install_weights() {  # copy to a hidden temporary name, then rename: never half a file
   local tmp

@@ -26,6 +26,7 @@ from common import (  # noqa: E402
     SEED,
     ArgumentParser,
     UserError,
+    add_restart_argument,
     atomic_write_json,
     existing_file,
     import_tensorflow,
@@ -108,6 +109,21 @@ def write_untrained(out: Path, seed: int) -> int:
     return 0
 
 
+# The flags that make a training run what it is: a checkpoint made with other values is
+# another run (--steps may grow, --series and --init may change).
+RNN_RUN_FLAGS = {
+    "seed": "--seed",
+    "batch_size": "--batch-size",
+    "seq_len": "--seq-len",
+    "learning_rate": "--learning-rate",
+    "grad_clip": "--grad-clip",
+}
+
+
+def run_settings(args) -> dict:
+    return {k: getattr(args, k) for k in RNN_RUN_FLAGS}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", default="series", help="folder written by series.py")
@@ -135,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "trained (the untrained-M agent of README's table), and stop; "
         "no series needed",
     )
+    add_restart_argument(parser, "the weights, checkpoint and logs in --out")
     args = parse_with_preset(parser, "rnn_train", argv)
     if args.untrained:
         return write_untrained(writable_folder(args.out, "M's untrained weights"), args.seed)
@@ -149,12 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from rnn.rnn import MDNRNN
-    from train_utils import load_checkpoint
+    from train_utils import check_same_run, load_checkpoint
 
     keras.utils.set_random_seed(args.seed)
     model = MDNRNN()
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "rnn.json"
+    check_same_run(ckpt_path, json_path, run_settings(args), RNN_RUN_FLAGS, args.restart)
     progress = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
     step = progress["step"]
     if step >= args.steps:
@@ -204,7 +222,9 @@ def train(model, optimizer, files: list[Path], args, step: int, seconds: float) 
             log.write(step, loss=loss, seconds=time.time() - start)
             bar.set_postfix(loss=f"{loss:.3f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
-                good_step = save_progress(model, optimizer, json_path, ckpt_path, step, start)
+                good_step = save_progress(
+                    model, optimizer, json_path, ckpt_path, step, start, run_settings(args)
+                )
     finally:
         log.close()
 

@@ -23,6 +23,7 @@ from common import (  # noqa: E402
     ArgumentParser,
     UserError,
     add_data_argument,
+    add_restart_argument,
     atomic_savez,
     atomic_write_text,
     existing_file,
@@ -61,18 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vae", default="tf_vae/vae.json", help="V's weights")
     parser.add_argument("--out", default="series", help="output folder")
     parser.add_argument("--batch-size", type=COUNT, default=1000, help="frames per encoder call")
+    add_restart_argument(parser, "the series in --out, encoding every episode again")
     args = parse_with_preset(parser, "series", argv)
 
     files = list_episode_files(args.data)
     existing_file(args.vae, "V's weights, vae.json")
     out = writable_folder(args.out, "series files")
-    # Series made with other weights of V are stale: encode everything again.
+    # Series made with other weights of V are another V's: kept unless --restart says so
+    # (gpu_jobs.bash says so when its V has trained further).
     vae_hash = hashlib.sha1(Path(args.vae).read_bytes()).hexdigest()
     stamp = out / "vae_sha1.txt"
-    if stamp.exists() and stamp.read_text().strip() != vae_hash:
-        print(
-            f"series: {args.vae} changed since {out}/ was written; encoding again", file=sys.stderr
+    stale = stamp.exists() and stamp.read_text().strip() != vae_hash
+    if stale and not args.restart:
+        raise UserError(
+            f"{stamp}: {out}/ holds series encoded by another V than {args.vae}; add "
+            f"--restart to encode every episode again with it (or choose another --out)"
         )
+    if args.restart:
+        print(f"series: --restart: encoding every episode again into {out}/", file=sys.stderr)
+        stamp.unlink(missing_ok=True)
         for f in out.glob("*.npz"):
             f.unlink()
     todo = [p for p in files if not (out / p.name).exists()]

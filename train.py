@@ -3,6 +3,7 @@
     python train.py                               # one process, does everything itself
     mpirun -np 64 python train.py -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0 --sigma_init 0.1
     python train.py --resume                      # go on from the last finished generation
+    python train.py --restart                     # start over, overwriting this run's logs
 
 Rank 0 is the master: it asks the ES for a population (n x t members), sends it to every
 rank as float64, and each rank (the master included) evaluates its share of the members;
@@ -15,7 +16,10 @@ the average of the last W generations' means); the best so far is kept.
 Every generation writes, atomically, the authors' five log files under --log-dir
 (`<env>.<optimizer>.<episodes>.<popsize>` + `.json`, `.hist.json`, `.best.json`,
 `.hist_best.json`, `.log.json`) and a checkpoint (`.checkpoint.pkl`) from which --resume
-continues exactly as if the run had never stopped.
+continues exactly as if the run had never stopped. Run again without --resume, the same
+command finds its checkpoint and resumes too; a command whose settings differ from the
+checkpoint's, or logs without a checkpoint, stop with a one-line error that gives both
+ways on: --resume (go on with the checkpoint) and --restart (start over, overwriting).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 
 # isort: split
 
+import os
 import pickle
+import shlex
 import sys
 import time
 import traceback
@@ -163,6 +169,7 @@ class Run:
         self.best_params, self.best_reward = None, None
         self.recent_means = []  # the last --average-last generations' means
         self.timing = []  # [gen, processes, wall seconds, [seconds of each member]]
+        self.settings = run_settings(args)
 
     def state(self) -> dict:
         return {
@@ -177,6 +184,7 @@ class Run:
             "best_reward": self.best_reward,
             "recent_means": [m.tolist() for m in self.recent_means],
             "timing": self.timing,
+            "settings": self.settings,
         }
 
     @classmethod
@@ -190,10 +198,77 @@ class Run:
         run.best_reward = state["best_reward"]
         run.recent_means = [np.asarray(m, np.float64) for m in state["recent_means"]]
         run.timing = state.get("timing", [])  # not in checkpoints from before it was kept
+        run.settings = state.get("settings")  # nor in those from before settings were kept
         return run
 
 
 CHECKPOINT_FORMAT = "train.py checkpoint 2"
+LOG_EXTENSIONS = ("json", "hist.json", "best.json", "hist_best.json", "log.json")
+
+# The flags that make a run what it is, beside those in the log name (-e, -n, -t): a
+# checkpoint made with other values is another run. --generations, --max-sigma and the
+# weights may change from one invocation to the next.
+RUN_FLAGS = {
+    "seed_start": "-s",
+    "sigma_init": "--sigma_init",
+    "weight_decay": "--weight-decay",
+    "same_tracks": "--same-tracks",
+    "early_stop": "--early-stop",
+    "max_steps": "--max-steps",
+    "mode": "--mode",
+    "eval_steps": "--eval_steps",
+    "eval_episodes": "--eval-episodes",
+    "average_last": "--average-last",
+    "init": "--init",
+}
+
+
+def run_settings(args) -> dict:
+    return {name: getattr(args, name) for name in RUN_FLAGS}
+
+
+def this_command() -> str:
+    """The command line as the user typed it: gce_train.bash says its own
+    (WORLDMODELS_COMMAND), else `[mpirun -np N] python train.py ARGS`."""
+    if os.environ.get("WORLDMODELS_COMMAND"):
+        return os.environ["WORLDMODELS_COMMAND"]
+    line = shlex.join(["python", "train.py", *sys.argv[1:]])
+    return f"mpirun -np {mpi_world().Get_size()} {line}" if under_mpi() else line
+
+
+def run_to_go_on(base: Path, args) -> Run | None:
+    """Without --resume or --restart: the checkpoint of this command's run, to resume;
+    None when nothing of it is there. Another run's checkpoint, or logs without one, are
+    not overwritten: a one-line error gives the two ways on."""
+    again = this_command()
+    ways = f"to go on with it: {again} --resume; to start over, overwriting it: {again} --restart"
+    if not Path(f"{base}.checkpoint.pkl").exists():
+        logs = [ext for ext in LOG_EXTENSIONS if Path(f"{base}.{ext}").exists()]
+        if logs:
+            raise UserError(
+                f"{base}.{logs[0]}: the logs of a run are there without its checkpoint, so "
+                f"nothing can resume them; to start over, overwriting them: "
+                f"{this_command()} --restart (or choose another --log-dir)"
+            )
+        return None
+    run = load_run(base)
+    if run.settings is None:
+        raise UserError(
+            f"{base}.checkpoint.pkl: a run of {run.gen} generations, made before runs "
+            f"recorded their settings; {ways}"
+        )
+    mine = run_settings(args)
+    differ = [
+        f"{RUN_FLAGS[k]} {run.settings.get(k)} (this command: {mine[k]})"
+        for k in RUN_FLAGS
+        if run.settings.get(k) != mine[k]
+    ]
+    if differ:
+        raise UserError(
+            f"{base}.checkpoint.pkl: a run of {run.gen} generations made with "
+            f"{', '.join(differ)}; {ways}"
+        )
+    return run
 
 
 def log_base(args) -> Path:
@@ -203,6 +278,9 @@ def log_base(args) -> Path:
 
 
 def write_logs(base: Path, run: Run) -> None:
+    """The checkpoint first, then the five logs: a stop between them leaves logs one
+    generation behind a checkpoint that rewrites them, never logs without a checkpoint."""
+    atomic_write_pickle(f"{base}.checkpoint.pkl", run.state())
     atomic_write_json(f"{base}.json", [run.es.current_param().tolist()])
     atomic_write_json(f"{base}.hist.json", run.hist)
     atomic_write_json(f"{base}.timing.json", run.timing)
@@ -210,7 +288,6 @@ def write_logs(base: Path, run: Run) -> None:
         atomic_write_json(f"{base}.best.json", [run.best_params.tolist(), run.best_reward])
         atomic_write_json(f"{base}.hist_best.json", run.hist_best)
         atomic_write_json(f"{base}.log.json", run.eval_log)
-    atomic_write_pickle(f"{base}.checkpoint.pkl", run.state())
 
 
 class _CheckpointUnpickler(pickle.Unpickler):
@@ -315,9 +392,12 @@ def master(comm, agent, env, args) -> int:
     base = log_base(args)
     writable_folder(base.parent, "CMA-ES logs and the checkpoint")  # before any work
     num_params = param_count(args.mode)
+    run = None
     if args.resume:
         run = load_run(base)
-    else:
+    elif not args.restart:
+        run = run_to_go_on(base, args)
+    if run is None:
         init = None if args.init is None else load_controller_params(args.init, args.mode)
         run = Run(args, num_params, init)
     if not hasattr(run, "recent_means"):  # a checkpoint from before --average-last
@@ -335,7 +415,12 @@ def master(comm, agent, env, args) -> int:
         f"train: population {args.popsize} ({args.num_episode} episodes each) on "
         f"{comm.Get_size()} process(es); logs {base}.*; "
         + (f"resuming after generation {run.gen}" if run.gen else "starting")
-        + (f" from the controller {args.init}" if args.init and not args.resume else ""),
+        + (f" from the controller {args.init}" if args.init and not run.gen else "")
+        + (
+            " (its checkpoint was there; --restart starts over)"
+            if run.gen and not args.resume
+            else ""
+        ),
         file=sys.stderr,
     )
     bar = progress(
@@ -359,7 +444,7 @@ def master(comm, agent, env, args) -> int:
         raise UserError(
             f"a worker failed in generation {run.gen + 1} (traceback above); "
             f"stopped. {base}.checkpoint.pkl holds generation {run.gen}: "
-            f"fix the cause and run again with --resume"
+            f"fix the cause and run again"
         ) from None
     finally:
         bar.close()
@@ -430,7 +515,18 @@ def parse_args(argv: list[str] | None = None):
         "generations' means, a candidate for the best controller "
         "(0: off, the paper's loop); the search itself is unchanged",
     )
-    parser.add_argument("--resume", action="store_true")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the checkpoint of these settings' run (also done without "
+        "this flag when the checkpoint was made with the same settings)",
+    )
+    again.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over, overwriting the logs and checkpoint of these settings' run",
+    )
     parser.add_argument(
         "--init",
         default=None,

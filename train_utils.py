@@ -32,11 +32,50 @@ def save_progress(
     ckpt_path: Path,
     step: int,
     start: float,
+    settings: dict,
 ) -> int:
     """Write the weights file, then the checkpoint; returns `step`, the last good step."""
     model.save_json(json_path)
-    save_checkpoint(ckpt_path, model, optimizer, {"step": step, "seconds": time.time() - start})
+    progress = {"step": step, "seconds": time.time() - start, "settings": settings}
+    save_checkpoint(ckpt_path, model, optimizer, progress)
     return step
+
+
+def check_same_run(
+    ckpt_path: Path, json_path: Path, settings: dict, flags: dict[str, str], restart: bool
+) -> None:
+    """Before training into a folder: with --restart, forget its checkpoint; else a
+    checkpoint made with other settings, or weights without a checkpoint, are another
+    run's finished work, and a one-line error says how to go on or start over."""
+    if restart:
+        ckpt_path.unlink(missing_ok=True)
+        return
+    if not ckpt_path.exists():
+        if json_path.exists():
+            raise UserError(
+                f"{json_path}: weights are there without their checkpoint, so nothing can "
+                f"resume them; add --restart to train again over them (or choose another --out)"
+            )
+        return
+    try:
+        with np.load(ckpt_path) as data:
+            saved = json.loads(str(data["progress"])).get("settings")
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(
+            f"{ckpt_path}: unreadable checkpoint ({e}); add --restart to start again"
+        ) from None
+    if saved is None:  # from before checkpoints kept their settings
+        return
+    differ = [
+        f"{flags[k]} {saved.get(k)} (this command: {settings[k]})"
+        for k in flags
+        if saved.get(k) != settings[k]
+    ]
+    if differ:
+        raise UserError(
+            f"{ckpt_path}: a run made with {', '.join(differ)}; to go on with it, run the "
+            f"command again with those values; to start over, overwriting it, add --restart"
+        )
 
 
 def load_checkpoint(
@@ -60,7 +99,9 @@ def load_checkpoint(
                     v.assign(data[f"{prefix}_{i}"])
             return json.loads(str(data["progress"]))
     except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{path}: unreadable checkpoint ({e}); delete it to start again") from None
+        raise UserError(
+            f"{path}: unreadable checkpoint ({e}); add --restart to start again"
+        ) from None
 
 
 class TrainLog:

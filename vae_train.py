@@ -27,6 +27,7 @@ from common import (  # noqa: E402
     EpisodeError,
     UserError,
     add_data_argument,
+    add_restart_argument,
     existing_file,
     float_at_least,
     import_tensorflow,
@@ -95,6 +96,18 @@ def frame_dataset(
         buffer[holes] = buffer[np.setdiff1d(np.arange(n, n + batch_size), pick)]
 
 
+# The flags that make a training run what it is: a checkpoint made with other values is
+# another run (--epochs may grow, --data and --init may change).
+VAE_RUN_FLAGS = {
+    "seed": "--seed",
+    "batch_size": "--batch-size",
+    "learning_rate": "--learning-rate",
+    "kl_tolerance": "--kl-tolerance",
+    "max_files": "--max-files",
+    "shuffle_buffer": "--shuffle-buffer",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     add_data_argument(parser)
@@ -119,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         help="start from these weights of V instead of random ones (to train "
         "a V again on new episodes); a resumed run takes its checkpoint's",
     )
+    add_restart_argument(parser, "the weights, checkpoint and logs in --out")
     args = parse_with_preset(parser, "vae_train", argv)
 
     files, frames = count_frames(list_episode_files(args.data)[: args.max_files])
@@ -137,13 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     tf = import_tensorflow()
     import keras
 
-    from train_utils import TrainLog, check_finite, load_checkpoint, save_progress
+    from train_utils import TrainLog, check_finite, check_same_run, load_checkpoint, save_progress
     from vae.vae import ConvVAE, vae_losses
 
     keras.utils.set_random_seed(args.seed)
     model = ConvVAE(kl_tolerance=args.kl_tolerance, seed=args.seed)
     optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
+    settings = {k: getattr(args, k) for k in VAE_RUN_FLAGS}
+    check_same_run(ckpt_path, json_path, settings, VAE_RUN_FLAGS, args.restart)
     saved = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
     step = saved["step"]
     if step >= total_steps:
@@ -200,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 bar.set_postfix(loss=f"{loss:.1f}", r=f"{r_loss:.1f}", kl=f"{kl_loss:.1f}")
                 if step % args.checkpoint_every == 0 or step == total_steps:
-                    good_step = save_progress(model, optimizer, json_path, ckpt_path, step, start)
+                    good_step = save_progress(
+                        model, optimizer, json_path, ckpt_path, step, start, settings
+                    )
     finally:
         log.close()
     print(f"vae_train: wrote {json_path} ({step} steps)", file=sys.stderr)

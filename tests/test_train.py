@@ -4,6 +4,7 @@ import json
 import os
 import pickle
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def test_resume_after_kill_equals_uninterrupted(weights, tmp_path, uninterrupted
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = len(json.loads((tmp_path / f"{BASE}.hist.json").read_text()))
+    done = load_run(tmp_path / BASE).gen
     assert 1 <= done < 3
     proc = run_script(*train_args(weights, tmp_path, 3, "--resume"))
     assert f"resuming after generation {done}" in proc.stderr
@@ -134,6 +135,45 @@ def test_failing_worker_stops_the_run_cleanly(weights, tmp_path):
     assert len(json.loads((tmp_path / f"{BASE}.hist.json").read_text())) == 1
     mpirun(*train_args(weights, tmp_path, 2, "--resume"))  # fixed: goes on
     assert len(json.loads((tmp_path / f"{BASE}.hist.json").read_text())) == 2
+
+
+def test_the_same_command_again_resumes_and_other_settings_stop(weights, tmp_path, uninterrupted):
+    """Run again without --resume over a run's files: the same settings resume (also with
+    more --generations); other settings, or logs without a checkpoint, are a one-line
+    error that gives both ways on and changes nothing; --restart starts over."""
+    run_script(*train_args(weights, tmp_path, 2))
+    proc = run_script(*train_args(weights, tmp_path, 3))
+    assert "resuming after generation 2 (its checkpoint was there" in proc.stderr
+    assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
+
+    def files():
+        return {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    kept = files()
+    other = train_args(weights, tmp_path, 4, "--sigma_init", "0.2")
+    proc = run_script(*other, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    line = proc.stderr.strip()
+    assert line.startswith(f"train.py: error: {tmp_path / BASE}.checkpoint.pkl: a run of 3 ")
+    assert "--sigma_init 0.1 (this command: 0.2)" in line
+    typed = shlex.join(["python", *other])
+    assert f"to go on with it: {typed} --resume;" in line
+    assert line.endswith(f"to start over, overwriting it: {typed} --restart")
+    assert files() == kept
+    proc = run_script(*other, "--resume")  # the checkpoint's run, on to generation 4
+    assert "resuming after generation 3" in proc.stderr
+
+    (tmp_path / f"{BASE}.checkpoint.pkl").unlink()
+    kept = files()
+    proc = run_script(*train_args(weights, tmp_path, 4), check=False)
+    assert proc.returncode == 2 and "without its checkpoint" in proc.stderr
+    assert "--restart" in proc.stderr and files() == kept
+
+    proc = run_script(*train_args(weights, tmp_path, 3, "--restart"))
+    assert "starting" in proc.stderr
+    assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
+    proc = run_script(*train_args(weights, tmp_path, 3, "--resume", "--restart"), check=False)
+    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
 
 
 def test_resume_without_checkpoint_is_a_clear_error(weights, tmp_path):
@@ -205,9 +245,8 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
     rng = np.random.default_rng(seed)
     checkpoint = tmp_path / f"{BASE}.checkpoint.pkl"
     mpirun_path = os.path.join(os.path.dirname(sys.executable), "mpirun")
-    for attempt in range(4):
-        resume = ["--resume"] if checkpoint.exists() else []
-        cmd = [mpirun_path, "-np", "2", sys.executable, *train_args(weights, tmp_path, 3, *resume)]
+    for attempt in range(4):  # Ctrl-C, then the same command again, as a user would
+        cmd = [mpirun_path, "-np", "2", sys.executable, *train_args(weights, tmp_path, 3)]
         proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
@@ -246,7 +285,12 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
             assert not errors, err[-2000:]
         if checkpoint.exists():
             load_run(tmp_path / BASE)  # whole and readable
-    run_script(*train_args(weights, tmp_path, 3, *(["--resume"] if checkpoint.exists() else [])))
+        if "interrupted" in err:
+            assert "train.py: interrupted; finished work is kept, run again to resume" in err
+    before = load_run(tmp_path / BASE).gen if checkpoint.exists() else 0
+    proc = run_script(*train_args(weights, tmp_path, 3))
+    if before:  # finished generations are kept, not started again
+        assert f"resuming after generation {before}" in proc.stderr, proc.stderr
     assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
 
 

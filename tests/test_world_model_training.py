@@ -1,6 +1,7 @@
 """V and M training scripts run as subprocesses on tiny data."""
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -369,3 +370,95 @@ def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
         *vae_cmd(record, tmp_path / "v2", 1, "--init", str(tmp_path / "no.json")), check=False
     )
     assert proc.returncode == 2 and "no.json" in proc.stderr and not (tmp_path / "v2").exists()
+
+
+def tree(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_v_and_m_run_again_resume_and_other_settings_stop(record, trained, tmp_path):
+    """vae_train.py and rnn_train.py run twice over their output: the same flags find the
+    work done; other settings than the checkpoint's, or weights without a checkpoint,
+    are a one-line error that changes nothing; --restart starts over."""
+    v = tmp_path / "v"
+    run_script(*vae_cmd(record, v, 1))
+    proc = run_script(*vae_cmd(record, v, 1))
+    assert "already trained" in proc.stderr
+    kept = tree(v)
+    proc = run_script(*vae_cmd(record, v, 1, "--seed", "3"), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"{v / 'checkpoint.npz'}: a run made with --seed 0 (this command: 3)" in proc.stderr
+    assert "add --restart" in proc.stderr and tree(v) == kept
+    (v / "checkpoint.npz").unlink()
+    proc = run_script(*vae_cmd(record, v, 1), check=False)
+    assert proc.returncode == 2 and "without their checkpoint" in proc.stderr
+    proc = run_script(*vae_cmd(record, v, 1, "--seed", "3", "--restart"))
+    assert "starting" in proc.stderr and tree(v)["vae.json"] != kept["vae.json"]
+
+    m, series = tmp_path / "m", trained / "series"
+    run_script(*rnn_cmd(series, m, 2))
+    assert "already trained" in run_script(*rnn_cmd(series, m, 2)).stderr
+    kept = tree(m)
+    proc = run_script(*rnn_cmd(series, m, 2), "--seq-len", "20", check=False)
+    assert proc.returncode == 2 and "--seq-len 30 (this command: 20)" in proc.stderr
+    assert tree(m) == kept
+    proc = run_script(*rnn_cmd(series, m, 2), "--seq-len", "20", "--restart")
+    assert "starting" in proc.stderr
+
+
+def test_series_and_extract_run_again_keep_their_work(record, trained, tmp_path):
+    """series.py over series of another V stops unless --restart; extract.py again with
+    other flags adds nothing and changes no episode."""
+    series = tmp_path / "series"
+    shutil.copytree(trained / "series", series)
+    other_v = tmp_path / "v2"
+    run_script(*vae_cmd(record, other_v, 1, "--seed", "5"))
+    cmd = [
+        "series.py",
+        "--data",
+        str(record),
+        "--vae",
+        str(other_v / "vae.json"),
+        "--out",
+        str(series),
+    ]
+    kept = tree(series)
+    proc = run_script(*cmd, check=False)
+    assert proc.returncode == 2 and "encoded by another V" in proc.stderr
+    assert "--restart" in proc.stderr and tree(series) == kept
+    proc = run_script(*cmd, "--restart")
+    assert "encoding every episode again" in proc.stderr and tree(series) != kept
+
+    episodes = tmp_path / "record"
+    shutil.copytree(record, episodes)
+    kept = tree(episodes)
+    for flags in ([], ["--max-frames", "20"]):
+        args = ["--trials", "4", "--max-frames", "48", "--seed", "2", *flags]
+        proc = run_script("extract.py", *args, "--out", str(episodes))
+        assert "0 new episodes" in proc.stderr and tree(episodes) == kept
+
+
+def test_gpu_jobs_run_again_with_other_flags(record, tmp_path):
+    """gpu_jobs.bash again with another seed for V stops before it changes anything;
+    with more epochs V goes on and its series are encoded again."""
+    env = dict(
+        DATA=str(record),
+        VAE_DIR=str(tmp_path / "tf_vae"),
+        SERIES=str(tmp_path / "series"),
+        RNN_DIR=str(tmp_path / "tf_rnn"),
+        INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
+        INSTALL=str(tmp_path),
+        RNN_ARGS="--seq-len 40",
+    )
+    run_script("gpu_jobs.bash", "--preset", "tiny", env=script_env(**env))
+    kept = tree(tmp_path)
+    proc = run_script(
+        "gpu_jobs.bash", "--preset", "tiny", env=script_env(**env, VAE_ARGS="--seed 4"), check=False
+    )
+    assert proc.returncode == 2 and "--seed 0 (this command: 4)" in proc.stderr
+    assert tree(tmp_path) == kept
+    proc = run_script(
+        "gpu_jobs.bash", "--preset", "tiny", env=script_env(**env, VAE_ARGS="--epochs 2")
+    )
+    assert "resuming at step" in proc.stderr and "encoding every episode again" in proc.stderr
+    assert proc.stderr.count("starting") == 1  # M, on the new series

@@ -26,6 +26,7 @@ from gymnasium.envs.box2d.car_racing import PLAYFIELD  # the game-over boundary
 
 from common import (
     COUNT,
+    POSITIVE,
     SEED,
     ArgumentParser,
     UserError,
@@ -460,6 +461,107 @@ def cmd_record(agent: Agent, args) -> int:
     return 0
 
 
+def dream(agent: Agent, initial_z: str, tau: float, seed: int, steps: int):
+    """The controller driving in M's dream (the authors' dream_env): z starts from one of
+    the episodes' first frames in `initial_z` (picked, then sampled from its mu and
+    logvar, with a generator of `seed`); each step C acts on [z, h], M steps on (z,
+    action), and the next z is drawn from M's mixture at temperature `tau`. Yields
+    (step, z) for z of steps 0..steps-1."""
+    mus, logvars = (
+        np.asarray(v, np.float64) / 10000.0
+        for v in read_json(
+            initial_z, "initial_z.json: [mu list, logvar list], each episodes x 32, x 10000"
+        )
+    )
+    if mus.ndim != 2 or mus.shape != logvars.shape or mus.shape[1] != agent.rnn.z_size:
+        raise UserError(
+            f"{initial_z}: expected [mu list, logvar list] of {agent.rnn.z_size} numbers each"
+        )
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(len(mus)))
+    z = (mus[k] + np.exp(logvars[k] / 2.0) * rng.standard_normal(mus.shape[1]))[None]
+    z = z.astype(np.float32)
+    state = agent.rnn.initial_state()
+    for t in range(steps):
+        yield t, z
+        action = agent.controller.action(z, state[0])
+        state = agent.rnn.step(z, action[None].astype(np.float32), state)
+        z = agent.rnn.sample_z(state[0], tau, rng)
+
+
+def dream_frames(agent: Agent, args, vae_path: str):
+    """(step, PIL image) of the dream, decoded by V (TensorFlow's, the one with a
+    decoder), 4 times the 64-pixel frame, with the step and temperature written on it."""
+    from PIL import Image, ImageDraw
+
+    from vae.vae import ConvVAE
+
+    vae = ConvVAE()
+    vae.load_json(vae_path)
+    batch: list = []
+
+    def decoded():
+        frames = np.asarray(vae.decode(np.concatenate([z for _, z in batch])))
+        for (t, _), frame in zip(batch, frames, strict=True):
+            image = Image.fromarray((np.clip(frame, 0.0, 1.0) * 255).round().astype(np.uint8))
+            image = image.resize((256, 256), Image.BILINEAR)
+            text = f"dream step {t}  temperature {args.temperature:g}"
+            ImageDraw.Draw(image).text((6, 6), text, fill=(255, 255, 255))
+            yield t, image
+        batch.clear()
+
+    size = 1 if args.out is None else 100  # a window shows each frame as it comes
+    for t, z in dream(agent, args.initial_z, args.temperature, args.seed, args.max_steps):
+        if t % args.every == 0 or t == args.max_steps - 1:
+            batch.append((t, z))
+        if len(batch) == size:
+            yield from decoded()
+    yield from decoded()
+
+
+def cmd_dream(agent: Agent, args) -> int:
+    existing_file(args.initial_z, "initial_z.json; run gpu_jobs.bash or pass --initial-z")
+    if args.out is None:  # a window, as render shows the real track
+        if not has_display():
+            raise UserError(
+                f"no display found (DISPLAY is not set) to show a window; save a video "
+                f"instead: python model.py dream {args.file} --out dream.gif"
+            )
+        import pygame
+
+        pygame.init()
+        screen = pygame.display.set_mode((256, 256))
+        pygame.display.set_caption("the agent in M's dream")
+        clock = pygame.time.Clock()
+        for _, image in dream_frames(agent, args, args.vae):
+            pygame.event.pump()
+            surface = pygame.image.fromstring(image.tobytes(), image.size, image.mode)
+            screen.blit(surface, (0, 0))
+            pygame.display.flip()
+            clock.tick(VIDEO_FPS / args.every)
+        pygame.quit()
+        print(f"dream: {args.max_steps} steps at temperature {args.temperature:g}")
+        return 0
+    out = Path(args.out)
+    if out.suffix.lower() not in VIDEO_WRITERS:
+        raise UserError(f"{out}: expected a video name ending in .gif or .mp4")
+    writable_file(out, "the video")
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    video = VIDEO_WRITERS[out.suffix.lower()](tmp, VIDEO_FPS / args.every)
+    try:
+        for _, image in dream_frames(agent, args, args.vae):
+            video.add(image)
+        video.close()
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(
+        f"dream: {out}: {video.count} frames of {args.max_steps} dream steps at "
+        f"temperature {args.temperature:g}, seed {args.seed}"
+    )
+    return 0
+
+
 def cmd_map(agent: Agent, args) -> int:
     """One episode seen from above: the tiles it visited and missed, and the car's path
     coloured by speed."""
@@ -526,7 +628,7 @@ def cmd_map(agent: Agent, args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description="Render, score or record a controller.")
-    parser.add_argument("command", choices=["render", "norender", "record", "map"])
+    parser.add_argument("command", choices=["render", "norender", "record", "map", "dream"])
     parser.add_argument("file", help="controller file, e.g. log/carracing.cma.16.64.best.json")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
@@ -543,7 +645,19 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         default=None,
         help="record: the video, .gif or .mp4 (H.264; default agent.gif); "
-        "map: the picture, .png (default track.png)",
+        "map: the picture, .png (default track.png); dream: the video, .gif or .mp4 "
+        "(default: a window)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=POSITIVE,
+        default=1.0,
+        help="dream: M's sampling temperature (higher: a wilder dream)",
+    )
+    parser.add_argument(
+        "--initial-z",
+        default="initial_z/initial_z.json",
+        help="dream: the first frames' z to start from (written with M by rnn_train.py)",
     )
     parser.add_argument("--every", type=COUNT, default=2, help="record every N-th frame")
     parser.add_argument(
@@ -558,9 +672,9 @@ def main(argv: list[str] | None = None) -> int:
     params = load_controller_params(args.file, args.mode)
     agent = Agent.from_files(args.vae, args.rnn, args.mode)
     agent.controller.set_params(params)
-    return {"render": cmd_render, "norender": cmd_norender, "record": cmd_record, "map": cmd_map}[
-        args.command
-    ](agent, args)
+    commands = {"render": cmd_render, "norender": cmd_norender, "record": cmd_record}
+    commands |= {"map": cmd_map, "dream": cmd_dream}
+    return commands[args.command](agent, args)
 
 
 if __name__ == "__main__":

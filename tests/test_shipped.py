@@ -271,3 +271,26 @@ def test_candidates_table_is_their_test_tracks(run, base):
             assert [float(r["reward"]) for r in kept] == rewards
         line = f"| {run} | {label} | {row[1]:.1f} | {np.mean(rewards):.1f} | {laps} | {off:.1f} |"
         assert line in text, line
+
+
+def test_log_index_lists_every_folder_with_its_scores():
+    """log/README.md: a row per folder of log/, and the scores it quotes are the folder's
+    score files (the shipped agent's for log/ itself)."""
+    rows = [
+        line.split("|")[1:4]
+        for line in (ROOT / "log/README.md").read_text().splitlines()
+        if line.startswith("| `")
+    ]
+    listed = {cells[0].strip().strip("`").rstrip("/") for cells in rows}
+    folders = {p.name for p in (ROOT / "log").iterdir() if p.is_dir()}
+    assert listed == folders | {"log"}
+    for cells in rows:
+        name = cells[0].strip().strip("`").rstrip("/")
+        folder = ROOT / "log" if name == "log" else ROOT / "log" / name
+        pattern = "*.score.txt" if name == "log" else "**/*score.txt"
+        scores = set()
+        for path in folder.glob(pattern):
+            rewards = published_rewards(path)
+            scores.add(f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}")
+        quoted = set(re.findall(r"\d+\.\d \+/- \d+\.\d", cells[2]))
+        assert quoted == scores, name

@@ -3,7 +3,7 @@
 import numpy as np
 from conftest import run_script
 
-from speed_probe import ridge_r2
+from tools.speed_probe import ridge_r2
 
 
 def test_ridge_r2_scores_held_out_drives():
@@ -22,7 +22,7 @@ def test_ridge_r2_scores_held_out_drives():
 
 def test_probes_every_pair_on_the_same_drives():
     proc = run_script(
-        "speed_probe.py",
+        "tools/speed_probe.py",
         "log/carracing.cma.8.32.best.json",
         "--drives",
         "3",
@@ -48,7 +48,7 @@ def test_probes_every_pair_on_the_same_drives():
 
 def test_bad_pair_is_a_one_line_error():
     proc = run_script(
-        "speed_probe.py",
+        "tools/speed_probe.py",
         "log/carracing.cma.8.32.best.json",
         "--against",
         "vae/vae.json",

@@ -1,8 +1,8 @@
 """How much of the car's speed V's z and M's h carry: a linear probe.
 
-    python speed_probe.py log/carracing.cma.4.32.best.json
-    python speed_probe.py log/carracing.cma.4.32.best.json \
-        --against RUN/vae/vae.json:RUN/rnn/rnn.json
+    python tools/speed_probe.py log/carracing.cma.8.32.best.json
+    python tools/speed_probe.py log/carracing.cma.8.32.best.json \
+        --against log/laptop/vae.json:log/laptop/rnn.json
 
 The frames have no speedometer (the indicator bar is cropped away), so the controller
 knows the car's speed only through z and h. The controller, with its V and M (--vae,
@@ -16,11 +16,13 @@ the rest: R^2, 1 when the speed is a linear function of them, 0 when they tell n
 
 from __future__ import annotations
 
-import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before it loads
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project's modules
+import numerics  # noqa: E402, F401 - first of all: numpy's arithmetic pinned before it loads
 
 # isort: split
-
-import sys
 
 import numpy as np
 from tqdm import tqdm
@@ -109,7 +111,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description="How much of the car's speed z and h carry.")
     parser.add_argument(
-        "file", help="the controller that drives, e.g. log/carracing.cma.4.32.best.json"
+        "file", help="the controller that drives, e.g. log/carracing.cma.8.32.best.json"
     )
     parser.add_argument("--vae", default="vae/vae.json", help="the driving agent's V")
     parser.add_argument("--rnn", default="rnn/rnn.json", help="the driving agent's M")

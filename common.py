@@ -420,6 +420,47 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_same_run(
+    ckpt_path: Path, json_path: Path, settings: dict, flags: dict[str, str], restart: bool
+) -> dict | None:
+    """Before V or M trains into a folder (and before TensorFlow loads): the progress of
+    its checkpoint (`{"step": ...}`), or None to start. With --restart, the checkpoint is
+    forgotten; else a checkpoint made with other settings, or weights without a
+    checkpoint, are another run's finished work, and a one-line error says how to go on
+    or start over."""
+    if restart:
+        ckpt_path.unlink(missing_ok=True)
+        return None
+    if not ckpt_path.exists():
+        if json_path.exists():
+            raise UserError(
+                f"{json_path}: weights are there without their checkpoint, so nothing can "
+                f"resume them; add --restart to train again over them (or choose another --out)"
+            )
+        return None
+    try:
+        with np.load(ckpt_path) as data:
+            progress = json.loads(str(data["progress"]))
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(
+            f"{ckpt_path}: unreadable checkpoint ({e}); add --restart to start again"
+        ) from None
+    saved = progress.get("settings")
+    if saved is None:  # from before checkpoints kept their settings
+        return progress
+    differ = [
+        f"{flags[k]} {saved.get(k)} (this command: {settings[k]})"
+        for k in flags
+        if saved.get(k) != settings[k]
+    ]
+    if differ:
+        raise UserError(
+            f"{ckpt_path}: a run made with {', '.join(differ)}; to go on with it, run the "
+            f"command again with those values; to start over, overwriting it, add --restart"
+        )
+    return progress
+
+
 def add_restart_argument(parser: argparse.ArgumentParser, what: str) -> None:
     """`--restart`: the explicit way to start a stage over on finished work; without it
     the same command resumes, and a command that would overwrite other work stops."""

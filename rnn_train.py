@@ -28,6 +28,7 @@ from common import (  # noqa: E402
     UserError,
     add_restart_argument,
     atomic_write_json,
+    check_same_run,
     existing_file,
     import_tensorflow,
     parse_with_preset,
@@ -161,23 +162,23 @@ def main(argv: list[str] | None = None) -> int:
         existing_file(args.init, "M's weights, rnn.json, for --init")
     out = writable_folder(args.out, "M's weights, checkpoint and logs")
     writable_file(args.initial_z, "initial_z.json")
-    # TensorFlow only now that the settings and the data are known to be good
-    tf = import_tensorflow()
-    import keras
-
-    from rnn.rnn import MDNRNN
-    from train_utils import check_same_run, load_checkpoint
-
-    keras.utils.set_random_seed(args.seed)
-    model = MDNRNN()
-    optimizer = keras.optimizers.Adam(args.learning_rate)
     ckpt_path, json_path = out / "checkpoint.npz", out / "rnn.json"
-    check_same_run(ckpt_path, json_path, run_settings(args), RNN_RUN_FLAGS, args.restart)
-    progress = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
-    step = progress["step"]
-    if step >= args.steps:
-        print(f"rnn_train: {json_path} already trained ({step} steps)", file=sys.stderr)
+    saved = check_same_run(ckpt_path, json_path, run_settings(args), RNN_RUN_FLAGS, args.restart)
+    if saved and saved["step"] >= args.steps:  # no TensorFlow needed to say so
+        print(f"rnn_train: {json_path} already trained ({saved['step']} steps)", file=sys.stderr)
     else:
+        # TensorFlow only now that the settings and the data are known to be good
+        tf = import_tensorflow()
+        import keras
+
+        from rnn.rnn import MDNRNN
+        from train_utils import load_checkpoint
+
+        keras.utils.set_random_seed(args.seed)
+        model = MDNRNN()
+        optimizer = keras.optimizers.Adam(args.learning_rate)
+        progress = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
+        step = progress["step"]
         device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
         print(
             f"rnn_train: {len(files)} episodes on {device}, "

@@ -41,43 +41,6 @@ def save_progress(
     return step
 
 
-def check_same_run(
-    ckpt_path: Path, json_path: Path, settings: dict, flags: dict[str, str], restart: bool
-) -> None:
-    """Before training into a folder: with --restart, forget its checkpoint; else a
-    checkpoint made with other settings, or weights without a checkpoint, are another
-    run's finished work, and a one-line error says how to go on or start over."""
-    if restart:
-        ckpt_path.unlink(missing_ok=True)
-        return
-    if not ckpt_path.exists():
-        if json_path.exists():
-            raise UserError(
-                f"{json_path}: weights are there without their checkpoint, so nothing can "
-                f"resume them; add --restart to train again over them (or choose another --out)"
-            )
-        return
-    try:
-        with np.load(ckpt_path) as data:
-            saved = json.loads(str(data["progress"])).get("settings")
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(
-            f"{ckpt_path}: unreadable checkpoint ({e}); add --restart to start again"
-        ) from None
-    if saved is None:  # from before checkpoints kept their settings
-        return
-    differ = [
-        f"{flags[k]} {saved.get(k)} (this command: {settings[k]})"
-        for k in flags
-        if saved.get(k) != settings[k]
-    ]
-    if differ:
-        raise UserError(
-            f"{ckpt_path}: a run made with {', '.join(differ)}; to go on with it, run the "
-            f"command again with those values; to start over, overwriting it, add --restart"
-        )
-
-
 def load_checkpoint(
     path: Path,
     model: keras.Model,

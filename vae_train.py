@@ -28,6 +28,7 @@ from common import (  # noqa: E402
     UserError,
     add_data_argument,
     add_restart_argument,
+    check_same_run,
     existing_file,
     float_at_least,
     import_tensorflow,
@@ -146,28 +147,29 @@ def main(argv: list[str] | None = None) -> int:
         existing_file(args.init, "V's weights, vae.json, for --init")
     out = writable_folder(args.out, "V's weights, checkpoint and logs")
     total_steps = steps_per_epoch * args.epochs
+    ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
+    settings = {k: getattr(args, k) for k in VAE_RUN_FLAGS}
+    saved = check_same_run(ckpt_path, json_path, settings, VAE_RUN_FLAGS, args.restart)
+    if saved and saved["step"] >= total_steps:  # no TensorFlow needed to say so
+        print(
+            f"vae_train: {json_path} already trained ({saved['step']} steps, "
+            f"{args.epochs} epochs)",
+            file=sys.stderr,
+        )
+        return 0
 
     # TensorFlow only now that the settings and the data are known to be good
     tf = import_tensorflow()
     import keras
 
-    from train_utils import TrainLog, check_finite, check_same_run, load_checkpoint, save_progress
+    from train_utils import TrainLog, check_finite, load_checkpoint, save_progress
     from vae.vae import ConvVAE, vae_losses
 
     keras.utils.set_random_seed(args.seed)
     model = ConvVAE(kl_tolerance=args.kl_tolerance, seed=args.seed)
     optimizer = keras.optimizers.Adam(args.learning_rate)
-    ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
-    settings = {k: getattr(args, k) for k in VAE_RUN_FLAGS}
-    check_same_run(ckpt_path, json_path, settings, VAE_RUN_FLAGS, args.restart)
     saved = load_checkpoint(ckpt_path, model, optimizer, args.init) or {"step": 0}
     step = saved["step"]
-    if step >= total_steps:
-        print(
-            f"vae_train: {json_path} already trained ({step} steps, {args.epochs} epochs)",
-            file=sys.stderr,
-        )
-        return 0
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     print(
         f"vae_train: {len(files)} episodes, {frames} frames, {steps_per_epoch} steps/epoch "

@@ -1,3 +1,5 @@
+import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -49,6 +51,22 @@ def run_script(
     return proc
 
 
+def shared_run(tmp_path_factory, name: str, make) -> tuple[Path, subprocess.CompletedProcess]:
+    """A run folder that `make(folder)` fills once for every pytest-xdist process of the
+    session (a module fixture alone is made once per process): (folder, make's output)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by the workers of this session
+    run, saved = base / name / "run", base / name / "output.json"
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first to finish
+        if not saved.exists():
+            run.parent.mkdir(exist_ok=True)
+            proc = make(run)
+            saved.write_text(json.dumps([proc.args, proc.returncode, proc.stdout, proc.stderr]))
+    return run, subprocess.CompletedProcess(*json.loads(saved.read_text()))
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT
@@ -70,3 +88,16 @@ def weights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("weights")
     save_weights_json(folder / "vae.json", tensors)
     return {"vae": folder / "vae.json", "rnn": SHARED / "reference/original/rnn.json"}
+
+
+@pytest.fixture(scope="session")
+def overnight(tmp_path_factory):
+    """The tiny overnight recipe, uninterrupted: (run folder, the first run's output),
+    made once for all the test processes."""
+
+    from run_folders import recipe_env
+
+    def make(run: Path):
+        return run_script("reproduce.bash", env=recipe_env(run, "OVERNIGHT"), timeout=900)
+
+    return shared_run(tmp_path_factory, "overnight", make)

@@ -1,8 +1,12 @@
 """The recipes with one round of iterative training on the tiny preset: the overnight one
 (`OVERNIGHT=1 bash reproduce.bash`, what `make overnight` runs) end to end, again to check
 that it resumes without redoing anything, and stopped with Ctrl-C in the middle, its
-episodes deleted, then resumed to the same result; and `ITERATE=1`, the same stages
-with the 3-hour sizes."""
+episodes deleted, then resumed to the same result; and `ITERATE=1`, whose tiny sizes are
+the overnight one's up to its shorter refinement, from that point on.
+
+The last two start from a copy of the uninterrupted run's folder as it was when a stage
+had finished (the later stages' files and times taken out): the stages before it are
+the same commands on the same files, already checked end to end."""
 
 import json
 import os
@@ -12,9 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-from conftest import ROOT, run_script, script_env
-from test_kill_resume import files, same
+from conftest import ROOT, run_script
+from run_folders import copy_until, files, recipe_env, same
 
 from common import load_episode
 
@@ -29,17 +32,6 @@ STAGES = [
     "evaluate",
     "plot_and_video",
 ]
-
-
-def recipe_env(run: Path, recipe: str) -> dict[str, str]:
-    return script_env(RUN=str(run), PRESET="tiny", **{recipe: "1"})
-
-
-@pytest.fixture(scope="module")
-def overnight(tmp_path_factory):
-    """The tiny overnight recipe, uninterrupted: (run folder, the first run's output)."""
-    run = tmp_path_factory.mktemp("overnight") / "run"
-    return run, run_script("reproduce.bash", env=recipe_env(run, "OVERNIGHT"), timeout=900)
 
 
 def test_overnight_end_to_end(overnight):
@@ -60,6 +52,7 @@ def test_overnight_stopped_with_ctrl_c_and_resumed_without_its_episodes(overnigh
     and M); the same command again ends with the same files as the uninterrupted run."""
     reference = overnight[0]
     run = tmp_path / "run"
+    copy_until(reference, run, "world_model_2", ["round2/log"])
     proc = subprocess.Popen(
         ["bash", "reproduce.bash"],
         cwd=ROOT,
@@ -94,17 +87,28 @@ def test_overnight_stopped_with_ctrl_c_and_resumed_without_its_episodes(overnigh
     assert not different, f"differ from the uninterrupted run: {different}"
 
 
-def test_iterate_end_to_end(tmp_path):
+def test_iterate_end_to_end(overnight, tmp_path):
+    """ITERATE=1 from where its tiny stages stop being the overnight recipe's: its own
+    refinement (2 generations, not 3), evaluation, plot and GIF."""
     run = tmp_path / "run"
-    proc = run_script("reproduce.bash", env=recipe_env(run, "ITERATE"), timeout=900)
-    check_round(run, proc, refine_generations=2)
+    copy_until(overnight[0], run, "cma_es_2", ["round2/log/carracing.cma.2.8.*"])
+    env = recipe_env(run, "ITERATE")
+    proc = run_script("reproduce.bash", env=env, timeout=900)
+    stages = [line.split("\t")[0] for line in (run / "stage_times.tsv").read_text().splitlines()]
+    assert stages[-3:] == ["refine", "evaluate", "plot_and_video"]
+    assert "refine" not in stages[:-3]
+    # the first run's output, for the checks of the stages before
+    check_round(run, overnight[1], refine_generations=2, last=proc)
 
 
-def check_round(run: Path, proc, refine_generations: int) -> None:
-    """The stages of one round, their data and weights, their logs, and the score."""
+def check_round(run: Path, proc, refine_generations: int, last=None) -> None:
+    """The stages of one round, their data and weights, their logs, and the score; `proc`
+    the run's output, `last` the output of its last invocation when it was resumed."""
+    last = last or proc
     r2 = run / "round2"
     stages = [line.split("\t")[0] for line in (run / "stage_times.tsv").read_text().splitlines()]
-    assert stages[1:] == STAGES
+    # each stage once; a resumed run adds a line for each stage it went through again
+    assert (stages[1:] if last is proc else list(dict.fromkeys(stages[1:]))) == STAGES
 
     # V and M see every other random episode (links into record/, no copies) and the
     # first controller's drives: 4 tracks of up to 200 frames, on seeds of their own
@@ -126,7 +130,7 @@ def check_round(run: Path, proc, refine_generations: int) -> None:
     for base, generations in ((first, [1, 2, 3, 4]), (again, refined)):
         hist = json.loads(Path(f"{base}.hist.json").read_text())
         assert [row[0] for row in hist] == generations
-    assert f"starting from the controller {first}.best.json" in proc.stderr
+    assert f"starting from the controller {first}.best.json" in last.stderr
 
     # the score is the refined controller's, with the second round's V and M
     scores = (run / "score.txt").read_text().splitlines()
@@ -144,4 +148,4 @@ def check_round(run: Path, proc, refine_generations: int) -> None:
         str(r2 / "rnn/rnn.json"),
     )
     assert check.stdout.splitlines()[0] == scores[0]
-    assert "round2/log/carracing.cma.2.8" in proc.stdout
+    assert "round2/log/carracing.cma.2.8" in last.stdout

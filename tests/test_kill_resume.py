@@ -14,11 +14,9 @@ import time
 import numpy as np
 import psutil
 import pytest
-from conftest import ROOT, run_script, script_env
+from conftest import ROOT, run_script, script_env, shared_run
+from run_folders import copy_until, files, same
 from test_shipped import read_details
-
-from common import load_episode
-from series import load_series
 
 # (stage, the path that shows it has started, the longest random wait after that, s)
 TARGETS = [
@@ -36,11 +34,19 @@ def recipe(run):
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    run = tmp_path_factory.mktemp("uninterrupted") / "run"
-    cmd, env = recipe(run)
-    run_script(*cmd[1:], env=env, timeout=900)
-    return run
+def reference(tmp_path_factory, overnight):
+    """The uninterrupted run: the tiny overnight recipe's folder (test_iterate) as it was
+    after its first CMA-ES, whose stages are this recipe's, then this recipe's own
+    evaluation, plot and GIF."""
+
+    def make(run):
+        copy_until(
+            overnight[0], run, "cma_es", ["round2", ".done/agent_drives", ".done/world_model_2"]
+        )
+        cmd, env = recipe(run)
+        return run_script(*cmd[1:], env=env, timeout=900)
+
+    return shared_run(tmp_path_factory, "uninterrupted", make)[0]
 
 
 def kill_everything(proc):
@@ -57,43 +63,6 @@ def kill_everything(proc):
             pass
     proc.wait()
     psutil.wait_procs(family, timeout=10)
-
-
-def files(run):
-    return sorted(
-        p.relative_to(run)
-        for p in run.rglob("*")
-        if p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(run).parts)
-        and "tb" not in p.parts
-    )
-
-
-def without_seconds(path):
-    rows = json.loads(path.read_text())
-    if path.name.endswith(("hist.json", "hist_best.json")):
-        return [row[:1] + row[2:] for row in rows]  # column 1: seconds since the start
-    if path.name.endswith("timing.json"):  # [gen, processes, wall, [member seconds]]
-        return [[gen, size, len(seconds)] for gen, size, _, seconds in rows]
-    return rows
-
-
-def same(a, b, rel):
-    """Whether file `rel` holds the same results in runs a and b."""
-    name = str(rel)
-    if name.endswith(".npz") and rel.parts[0] == "record":
-        x, y = load_episode(a / rel), load_episode(b / rel)
-        return all(np.array_equal(x[k], y[k]) for k in x)
-    if name.endswith(".npz") and rel.parts[0] == "series":
-        x, y = load_series(a / rel), load_series(b / rel)
-        return all(np.array_equal(x[k], y[k]) for k in x)
-    if "log" in rel.parts and name.endswith(".json"):
-        return without_seconds(a / rel) == without_seconds(b / rel)
-    if name == "tracks.csv":  # the evaluation's per-track details: no timing in them
-        return (a / rel).read_bytes() == (b / rel).read_bytes()
-    if name.endswith((".csv", ".tsv", ".png", "checkpoint.npz", ".pkl")):
-        return True  # timing columns, or pictures and state already checked through results
-    return (a / rel).read_bytes() == (b / rel).read_bytes()
 
 
 def readable(path):

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script, script_env
+from conftest import ROOT, run_script, script_env, shared_run
 
 from common import list_episode_files
 from rnn.numpy_rnn import NumpyRNN
@@ -18,17 +18,20 @@ from vae.numpy_vae import NumpyVAE
 
 @pytest.fixture(scope="module")
 def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp("record")
-    run_script(
-        "extract.py", "--trials", "4", "--max-frames", "48", "--seed", "2", "--out", str(out)
-    )
-    return out
+    def make(out):
+        args = ["--trials", "4", "--max-frames", "48", "--seed", "2", "--out", str(out)]
+        return run_script("extract.py", *args)
+
+    return shared_run(tmp_path_factory, "record", make)[0]
 
 
 @pytest.fixture(scope="module")
 def trained(record, tmp_path_factory):
-    """tiny V, series and M trained once for the tests that only read them."""
-    base = tmp_path_factory.mktemp("wm")
+    """tiny V and series made once, for the tests that only read them."""
+    return shared_run(tmp_path_factory, "wm", lambda base: train_v_and_series(record, base))[0]
+
+
+def train_v_and_series(record, base):
     run_script(
         "vae_train.py",
         "--data",
@@ -40,7 +43,7 @@ def trained(record, tmp_path_factory):
         "--batch-size",
         "32",
     )
-    run_script(
+    return run_script(
         "series.py",
         "--data",
         str(record),
@@ -49,7 +52,6 @@ def trained(record, tmp_path_factory):
         "--out",
         str(base / "series"),
     )
-    return base
 
 
 def vae_cmd(record, out, epochs, *extra):
@@ -72,9 +74,8 @@ def vae_cmd(record, out, epochs, *extra):
 @pytest.fixture(scope="module")
 def vae_reference(record, tmp_path_factory):
     """An uninterrupted 2-epoch run (6 steps per epoch)."""
-    out = tmp_path_factory.mktemp("vae_ref")
-    run_script(*vae_cmd(record, out, 2))
-    return out
+    make = lambda out: run_script(*vae_cmd(record, out, 2))  # noqa: E731
+    return shared_run(tmp_path_factory, "vae_ref", make)[0]
 
 
 def log_steps(path):
@@ -89,6 +90,28 @@ def test_vae_resume_equals_uninterrupted(record, vae_reference, tmp_path):
     assert log_steps(tmp_path / "vae_log.csv") == list(range(1, 13))
     proc = run_script(*vae_cmd(record, tmp_path, 2))
     assert "already trained" in proc.stderr
+    check_v_run_again(record, tmp_path)
+
+
+def tree(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def check_v_run_again(record, v):
+    """Over a finished V: other settings than the checkpoint's, or weights without a
+    checkpoint, are a one-line error that changes nothing; --restart starts over."""
+    kept = tree(v)
+    proc = run_script(*vae_cmd(record, v, 2, "--seed", "3"), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"{v / 'checkpoint.npz'}: a run made with --seed 0 (this command: 3)" in proc.stderr
+    assert "add --restart" in proc.stderr and tree(v) == kept
+    (v / "checkpoint.npz").rename(v / "saved.npz")
+    proc = run_script(*vae_cmd(record, v, 2), check=False)
+    assert proc.returncode == 2 and "without their checkpoint" in proc.stderr
+    (v / "saved.npz").rename(v / "checkpoint.npz")
+    assert tree(v) == kept
+    proc = run_script(*vae_cmd(record, v, 1, "--seed", "3", "--restart"))
+    assert "starting" in proc.stderr and tree(v)["vae.json"] != kept["vae.json"]
 
 
 def test_vae_killed_mid_epoch_resumes(record, vae_reference, tmp_path):
@@ -212,6 +235,11 @@ def rnn_cmd(series, out, steps):
 def test_rnn_train_resume_and_outputs(trained, tmp_path):
     series = trained / "series"
     run_script(*rnn_cmd(series, tmp_path / "a", 6))
+    assert "already trained" in run_script(*rnn_cmd(series, tmp_path / "a", 6)).stderr
+    kept = tree(tmp_path / "a")
+    proc = run_script(*rnn_cmd(series, tmp_path / "a", 6), "--seq-len", "20", check=False)
+    assert proc.returncode == 2 and "--seq-len 30 (this command: 20)" in proc.stderr
+    assert tree(tmp_path / "a") == kept
     run_script(*rnn_cmd(series, tmp_path / "b", 3))
     proc = run_script(*rnn_cmd(series, tmp_path / "b", 6))
     assert "resuming at step 3" in proc.stderr
@@ -225,6 +253,8 @@ def test_rnn_train_resume_and_outputs(trained, tmp_path):
         float(r.split(",")[1]) for r in (tmp_path / "a/rnn_log.csv").read_text().splitlines()[1:]
     ]
     assert len(losses) == 6 and all(np.isfinite(losses))
+    proc = run_script(*rnn_cmd(series, tmp_path / "a", 2), "--seq-len", "20", "--restart")
+    assert "starting" in proc.stderr
 
 
 def test_rnn_train_needs_series(tmp_path):
@@ -272,6 +302,16 @@ def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
     assert (tmp_path / "vae/vae.json").read_text() == (tmp_path / "tf_vae/vae.json").read_text()
     proc = run_script("gpu_jobs.bash", "--preset", "tiny", env=env)  # complete: skipped
     assert "already trained" in proc.stderr and "already encoded" in proc.stderr
+    # again with another seed for V: stopped before anything changes; with more epochs,
+    # V goes on, and its series are encoded and M trained again
+    kept = tree(tmp_path)
+    other = dict(env, VAE_ARGS="--seed 4")
+    proc = run_script("gpu_jobs.bash", "--preset", "tiny", env=other, check=False)
+    assert proc.returncode == 2 and "--seed 0 (this command: 4)" in proc.stderr
+    assert tree(tmp_path) == kept
+    proc = run_script("gpu_jobs.bash", "--preset", "tiny", env=dict(env, VAE_ARGS="--epochs 2"))
+    assert "resuming at step" in proc.stderr and "encoding every episode again" in proc.stderr
+    assert proc.stderr.count("starting") == 1  # M, on the new series
 
 
 def test_untrained_m_is_made_from_its_seed(tmp_path):
@@ -372,40 +412,6 @@ def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
     assert proc.returncode == 2 and "no.json" in proc.stderr and not (tmp_path / "v2").exists()
 
 
-def tree(folder):
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def test_v_and_m_run_again_resume_and_other_settings_stop(record, trained, tmp_path):
-    """vae_train.py and rnn_train.py run twice over their output: the same flags find the
-    work done; other settings than the checkpoint's, or weights without a checkpoint,
-    are a one-line error that changes nothing; --restart starts over."""
-    v = tmp_path / "v"
-    run_script(*vae_cmd(record, v, 1))
-    proc = run_script(*vae_cmd(record, v, 1))
-    assert "already trained" in proc.stderr
-    kept = tree(v)
-    proc = run_script(*vae_cmd(record, v, 1, "--seed", "3"), check=False)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-    assert f"{v / 'checkpoint.npz'}: a run made with --seed 0 (this command: 3)" in proc.stderr
-    assert "add --restart" in proc.stderr and tree(v) == kept
-    (v / "checkpoint.npz").unlink()
-    proc = run_script(*vae_cmd(record, v, 1), check=False)
-    assert proc.returncode == 2 and "without their checkpoint" in proc.stderr
-    proc = run_script(*vae_cmd(record, v, 1, "--seed", "3", "--restart"))
-    assert "starting" in proc.stderr and tree(v)["vae.json"] != kept["vae.json"]
-
-    m, series = tmp_path / "m", trained / "series"
-    run_script(*rnn_cmd(series, m, 2))
-    assert "already trained" in run_script(*rnn_cmd(series, m, 2)).stderr
-    kept = tree(m)
-    proc = run_script(*rnn_cmd(series, m, 2), "--seq-len", "20", check=False)
-    assert proc.returncode == 2 and "--seq-len 30 (this command: 20)" in proc.stderr
-    assert tree(m) == kept
-    proc = run_script(*rnn_cmd(series, m, 2), "--seq-len", "20", "--restart")
-    assert "starting" in proc.stderr
-
-
 def test_series_and_extract_run_again_keep_their_work(record, trained, tmp_path):
     """series.py over series of another V stops unless --restart; extract.py again with
     other flags adds nothing and changes no episode."""
@@ -436,29 +442,3 @@ def test_series_and_extract_run_again_keep_their_work(record, trained, tmp_path)
         args = ["--trials", "4", "--max-frames", "48", "--seed", "2", *flags]
         proc = run_script("extract.py", *args, "--out", str(episodes))
         assert "0 new episodes" in proc.stderr and tree(episodes) == kept
-
-
-def test_gpu_jobs_run_again_with_other_flags(record, tmp_path):
-    """gpu_jobs.bash again with another seed for V stops before it changes anything;
-    with more epochs V goes on and its series are encoded again."""
-    env = dict(
-        DATA=str(record),
-        VAE_DIR=str(tmp_path / "tf_vae"),
-        SERIES=str(tmp_path / "series"),
-        RNN_DIR=str(tmp_path / "tf_rnn"),
-        INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
-        INSTALL=str(tmp_path),
-        RNN_ARGS="--seq-len 40",
-    )
-    run_script("gpu_jobs.bash", "--preset", "tiny", env=script_env(**env))
-    kept = tree(tmp_path)
-    proc = run_script(
-        "gpu_jobs.bash", "--preset", "tiny", env=script_env(**env, VAE_ARGS="--seed 4"), check=False
-    )
-    assert proc.returncode == 2 and "--seed 0 (this command: 4)" in proc.stderr
-    assert tree(tmp_path) == kept
-    proc = run_script(
-        "gpu_jobs.bash", "--preset", "tiny", env=script_env(**env, VAE_ARGS="--epochs 2")
-    )
-    assert "resuming at step" in proc.stderr and "encoding every episode again" in proc.stderr
-    assert proc.stderr.count("starting") == 1  # M, on the new series

@@ -50,7 +50,7 @@ cat <<SUMMARY
 Run folder: $RUN/
   record/                 episodes ($(ls "$RUN/record" | grep -c '\.npz$') files)
   vae/ rnn/ initial_z/    installed weights (training logs in tf_vae/, tf_rnn/)
-  log/                    CMA-ES logs: $(basename "$LOG_BASE").{json,hist.json,best.json,hist_best.json,log.json}
+  log/                    CMA-ES logs: $(basename "$LOG_BASE").{json,hist.json,best.json,hist_best.json,log.json,timing.json}
   progress.png            training progress     agent.gif   the best controller driving
   figures/                V's reconstructions and M's dream
 Evaluation of the best controller: $(tail -n 1 "$RUN/score.txt")

@@ -235,7 +235,7 @@ cat <<SUMMARY
 Run folder: $RUN/
   record/                 episodes ($(ls "$RUN/record" | grep -c '\.npz$') files)
   vae/ rnn/ initial_z/    the trained weights (training logs in tf_vae/, tf_rnn/)${round2_line}
-  log/                    CMA-ES logs: ${LOG_BASE#"$RUN"/}.{json,hist.json,best.json,hist_best.json,log.json}
+  log/                    CMA-ES logs: ${LOG_BASE#"$RUN"/}.{json,hist.json,best.json,hist_best.json,log.json,timing.json}
   score.txt, tracks.csv   its score on each track, and why (lap, tiles, speed, off the road)
   progress.png            training progress     agent.gif   the best controller driving
   stage_times.tsv         wall-clock of every stage, every time this script ran

@@ -31,6 +31,7 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 import os
 import pickle
 import shlex
+import socket
 import sys
 import time
 import traceback
@@ -77,6 +78,9 @@ class SingleProcess:
     def gather(self, obj, root=0):
         return [obj]
 
+    def Abort(self, code: int = 1):  # noqa: N802
+        sys.exit(code)
+
 
 def communicator():
     return mpi_world() if under_mpi() else SingleProcess()
@@ -116,14 +120,40 @@ def run_tasks(agent: Agent, env, tasks: list[tuple], rank: int, size: int) -> di
     return out
 
 
-def distributed_run(comm, agent, env, tasks: list[tuple]) -> list:
-    """Master side: send tasks to every rank, work on its own share, collect all results."""
-    comm.bcast(("tasks", tasks), root=0)
-    parts = comm.gather(run_tasks(agent, env, tasks, 0, comm.Get_size()), root=0)
-    errors = [p["error"] for p in parts if "error" in p]
+TASKS, RESULTS = 1, 2  # message tags: master to workers, workers to master
+
+
+class RankLost(Exception):
+    """A rank that did not answer a round in time: its host down, or its process gone."""
+
+
+def distributed_run(comm, agent, env, tasks: list[tuple], timeout: float = 0.0) -> list:
+    """Master side: send tasks to every rank, work on its own share, collect all results.
+    A rank whose results have not come `timeout` seconds after the round began (0: no
+    limit) is lost: RankLost names it."""
+    size, begin = comm.Get_size(), time.monotonic()
+    sends = [comm.isend(("tasks", tasks), dest=r, tag=TASKS) for r in range(1, size)]
+    parts = {0: run_tasks(agent, env, tasks, 0, size)}
+    waiting = set(range(1, size))
+    while waiting:  # point to point, polled: a lost rank cannot hold the master for ever
+        for r in sorted(waiting):
+            try:
+                ready = comm.iprobe(source=r, tag=RESULTS)
+            except Exception as e:  # an MPI error: MPI knows the rank's process is gone
+                raise RankLost(r) from e
+            if ready:
+                parts[r] = comm.recv(source=r, tag=RESULTS)
+                waiting.discard(r)
+        if waiting and timeout and time.monotonic() - begin > timeout:
+            raise RankLost(min(waiting))
+        if waiting:
+            time.sleep(0.002)
+    for request in sends:  # all delivered: every rank has answered
+        request.wait()
+    errors = [p["error"] for p in parts.values() if "error" in p]
     if errors:
         raise WorkerError(errors[0])
-    results = {k: v for p in parts for k, v in p.items()}
+    results = {k: v for r in range(size) for k, v in parts[r].items()}
     return [results[i] for i in range(len(tasks))]
 
 
@@ -141,10 +171,10 @@ class WorkerError(Exception):
 
 def worker_loop(comm, agent, env) -> None:
     while True:
-        command, tasks = comm.bcast(None, root=0)
+        command, tasks = comm.recv(source=0, tag=TASKS)
         if command == "stop":
             return
-        comm.gather(run_tasks(agent, env, tasks, comm.Get_rank(), comm.Get_size()), root=0)
+        comm.send(run_tasks(agent, env, tasks, comm.Get_rank(), comm.Get_size()), 0, RESULTS)
 
 
 # ------------------------------------------------------------------ master
@@ -324,7 +354,7 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
         for i in range(args.popsize)
     ]
     begin = time.perf_counter()
-    results = distributed_run(comm, agent, env, tasks)
+    results = distributed_run(comm, agent, env, tasks, rank_timeout(args, run))
     wall = time.perf_counter() - begin
     rewards = np.array([np.mean(r) for r, _, _ in results])
     lengths = np.concatenate([n for _, n, _ in results])
@@ -362,7 +392,7 @@ def evaluate_candidates(comm, agent, env, run: Run, args, start: float) -> None:
     seeds = eval_seeds(args.seed_start, args.eval_episodes)
     per_task = min(EVAL_EPISODES_PER_TASK, args.eval_episodes)
     tasks = [(params, s, per_task, args.max_steps, 0) for params, _ in candidates for s in seeds]
-    results = distributed_run(comm, agent, env, tasks)  # all candidates in one round
+    results = distributed_run(comm, agent, env, tasks, rank_timeout(args, run))  # one round
     for k, (params, averaged) in enumerate(candidates):
         part = results[k * len(seeds) : (k + 1) * len(seeds)]
         reward_eval = float(np.mean([np.mean(r) for r, _, _ in part]))
@@ -388,7 +418,18 @@ def evaluate_candidates(comm, agent, env, run: Run, args, start: float) -> None:
         )
 
 
-def master(comm, agent, env, args) -> int:
+RANK_TIMEOUT_FLOOR = 600.0  # seconds: a lost rank is found within 10 rounds' time, or this
+
+
+def rank_timeout(args, run: Run) -> float:
+    """How long a round may wait for a rank before the rank counts as lost: --rank-timeout,
+    else 10 times the longest population round so far, at least RANK_TIMEOUT_FLOOR."""
+    if args.rank_timeout:
+        return args.rank_timeout
+    return max(RANK_TIMEOUT_FLOOR, 10 * max((row[2] for row in run.timing), default=0.0))
+
+
+def master(comm, agent, env, args, hosts: list[str]) -> int:
     base = log_base(args)
     writable_folder(base.parent, "CMA-ES logs and the checkpoint")  # before any work
     num_params = param_count(args.mode)
@@ -439,6 +480,14 @@ def master(comm, agent, env, args) -> int:
                 best_eval=run.best_params is not None and round(run.best_reward, 1) or "-",
                 busy=f"{sum(seconds) / (size * wall):.0%}",
             )
+    except RankLost as e:
+        rank = e.args[0]
+        raise RankLost(
+            f"rank {rank} on host {hosts[rank]} did not answer within "
+            f"{rank_timeout(args, run):.0f} s in generation {run.gen + 1}: lost (its host "
+            f"down, or its process gone); {base}.checkpoint.pkl holds generation {run.gen}: "
+            f"run the same command again on the hosts left to resume"
+        ) from None
     except WorkerError as e:
         print(str(e), file=sys.stderr)
         raise UserError(
@@ -534,6 +583,15 @@ def parse_args(argv: list[str] | None = None):
         help="start the search's mean at this controller's parameters "
         "(default: zeros; a new run only, --resume takes the checkpoint's)",
     )
+    parser.add_argument(
+        "--rank-timeout",
+        type=float_at_least(0.0),
+        default=0.0,
+        metavar="S",
+        help="a rank whose results are S seconds late in a round is lost: the run stops "
+        "with an error naming it, its finished generations kept (0: 10 times the longest "
+        f"round so far, at least {RANK_TIMEOUT_FLOOR:.0f} s)",
+    )
     parser.add_argument("--log-dir", default="log")
     parser.add_argument("--vae", default="vae/vae.json")
     parser.add_argument("--rnn", default="rnn/rnn.json")
@@ -563,23 +621,31 @@ def main(argv: list[str] | None = None) -> int:
         agent, error = Agent.from_files(args.vae, args.rnn, args.mode), None
     except UserError as e:
         agent, error = None, e
-    errors = comm.gather(error, root=0)
+    answers = comm.gather((error, socket.gethostname()), root=0)
     if comm.Get_rank() != 0:
         if agent is not None:
             worker_loop(comm, agent, make_env(max_episode_steps=args.max_steps))
         return 0
-    interrupted = False
+    stopped = False  # by Ctrl-C or a lost rank: the workers may not answer now
     try:
-        failed = [e for e in errors if e is not None]
+        failed = [e for e, _ in answers if e is not None]
         if failed:
             raise failed[0]
-        return master(comm, agent, make_env(max_episode_steps=args.max_steps), args)
+        env = make_env(max_episode_steps=args.max_steps)
+        return master(comm, agent, env, args, [host for _, host in answers])
     except KeyboardInterrupt:
-        interrupted = True  # the workers may not answer now: run_main ends every rank
+        stopped = True  # run_main ends every rank
         raise
+    except RankLost as e:
+        stopped = True
+        print(f"train.py: error: {e}", file=sys.stderr, flush=True)
+        comm.Abort(3)  # every other rank, and mpirun, end with it
     finally:
-        if not interrupted:  # every worker leaves its loop, whatever else happened
-            comm.bcast(("stop", None), root=0)
+        if not stopped:  # every worker leaves its loop, whatever else happened
+            for request in [
+                comm.isend(("stop", None), r, TASKS) for r in range(1, comm.Get_size())
+            ]:
+                request.wait()
 
 
 if __name__ == "__main__":

@@ -152,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     saved = check_same_run(ckpt_path, json_path, settings, VAE_RUN_FLAGS, args.restart)
     if saved and saved["step"] >= total_steps:  # no TensorFlow needed to say so
         print(
-            f"vae_train: {json_path} already trained ({saved['step']} steps, "
-            f"{args.epochs} epochs)",
+            f"vae_train: {json_path} already trained ({saved['step']} steps, {args.epochs} epochs)",
             file=sys.stderr,
         )
         return 0

@@ -102,6 +102,10 @@ class Cluster:
             sh("ip", "netns", "del", ns, check=False)
         self.made = []
 
+    def cut(self, host: str) -> None:
+        """`host`'s link down: its processes live on, but nothing reaches them."""
+        sh("ip", "-n", self.ns("sw"), "link", "set", host, "down")
+
     def hostfile(self, slots: int, hosts: list[str] | None = None, name: str = "hosts") -> Path:
         """An MPICH host file, `address:slots` a line, of `hosts` (default: all)."""
         picked = hosts or self.names

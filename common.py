@@ -420,6 +420,12 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def run_settings(args, flags: dict[str, str]) -> dict:
+    """The values of the flags that make a run what it is ({attribute: flag}), as a
+    checkpoint keeps them."""
+    return {name: getattr(args, name) for name in flags}
+
+
 def check_same_run(
     ckpt_path: Path, json_path: Path, settings: dict, flags: dict[str, str], restart: bool
 ) -> dict | None:

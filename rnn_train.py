@@ -34,6 +34,7 @@ from common import (  # noqa: E402
     parse_with_preset,
     progress,
     run_main,
+    run_settings,
     writable_file,
     writable_folder,
 )
@@ -121,10 +122,6 @@ RNN_RUN_FLAGS = {
 }
 
 
-def run_settings(args) -> dict:
-    return {k: getattr(args, k) for k in RNN_RUN_FLAGS}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", default="series", help="folder written by series.py")
@@ -163,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     out = writable_folder(args.out, "M's weights, checkpoint and logs")
     writable_file(args.initial_z, "initial_z.json")
     ckpt_path, json_path = out / "checkpoint.npz", out / "rnn.json"
-    saved = check_same_run(ckpt_path, json_path, run_settings(args), RNN_RUN_FLAGS, args.restart)
+    saved = check_same_run(
+        ckpt_path, json_path, run_settings(args, RNN_RUN_FLAGS), RNN_RUN_FLAGS, args.restart
+    )
     if saved and saved["step"] >= args.steps:  # no TensorFlow needed to say so
         print(f"rnn_train: {json_path} already trained ({saved['step']} steps)", file=sys.stderr)
     else:
@@ -224,7 +223,13 @@ def train(model, optimizer, files: list[Path], args, step: int, seconds: float) 
             bar.set_postfix(loss=f"{loss:.3f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
                 good_step = save_progress(
-                    model, optimizer, json_path, ckpt_path, step, start, run_settings(args)
+                    model,
+                    optimizer,
+                    json_path,
+                    ckpt_path,
+                    step,
+                    start,
+                    run_settings(args, RNN_RUN_FLAGS),
                 )
     finally:
         log.close()

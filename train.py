@@ -53,6 +53,7 @@ from common import (
     parse_with_preset,
     progress,
     run_main,
+    run_settings,
     under_mpi,
     writable_folder,
 )
@@ -199,7 +200,7 @@ class Run:
         self.best_params, self.best_reward = None, None
         self.recent_means = []  # the last --average-last generations' means
         self.timing = []  # [gen, processes, wall seconds, [seconds of each member]]
-        self.settings = run_settings(args)
+        self.settings = run_settings(args, RUN_FLAGS)
 
     def state(self) -> dict:
         return {
@@ -253,10 +254,6 @@ RUN_FLAGS = {
 }
 
 
-def run_settings(args) -> dict:
-    return {name: getattr(args, name) for name in RUN_FLAGS}
-
-
 def this_command() -> str:
     """The command line as the user typed it: gce_train.bash says its own
     (WORLDMODELS_COMMAND), else `[mpirun -np N] python train.py ARGS`."""
@@ -287,7 +284,7 @@ def run_to_go_on(base: Path, args) -> Run | None:
             f"{base}.checkpoint.pkl: a run of {run.gen} generations, made before runs "
             f"recorded their settings; {ways}"
         )
-    mine = run_settings(args)
+    mine = run_settings(args, RUN_FLAGS)
     differ = [
         f"{RUN_FLAGS[k]} {run.settings.get(k)} (this command: {mine[k]})"
         for k in RUN_FLAGS

@@ -37,6 +37,7 @@ from common import (  # noqa: E402
     parse_with_preset,
     progress,
     run_main,
+    run_settings,
     writable_folder,
 )
 
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     out = writable_folder(args.out, "V's weights, checkpoint and logs")
     total_steps = steps_per_epoch * args.epochs
     ckpt_path, json_path = out / "checkpoint.npz", out / "vae.json"
-    settings = {k: getattr(args, k) for k in VAE_RUN_FLAGS}
+    settings = run_settings(args, VAE_RUN_FLAGS)
     saved = check_same_run(ckpt_path, json_path, settings, VAE_RUN_FLAGS, args.restart)
     if saved and saved["step"] >= total_steps:  # no TensorFlow needed to say so
         print(

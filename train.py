@@ -28,6 +28,7 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 
 # isort: split
 
+import hashlib
 import os
 import pickle
 import shlex
@@ -252,6 +253,39 @@ RUN_FLAGS = {
     "average_last": "--average-last",
     "init": "--init",
 }
+
+
+def fingerprint(args) -> dict[str, str]:
+    """sha1 of the project's code this process runs and of the weights it read, by path:
+    every host of a run must have the same."""
+    root = Path(__file__).resolve().parent
+    files = {
+        Path(m.__file__).resolve()
+        for m in list(sys.modules.values())
+        if getattr(m, "__file__", None)
+        and Path(m.__file__).resolve().is_relative_to(root)
+        and ".venv" not in Path(m.__file__).parts
+    }
+    files |= {Path(f).resolve() for f in (args.vae, args.rnn, args.init) if f}
+    return {
+        str(f.relative_to(root) if f.is_relative_to(root) else f): hashlib.sha1(
+            f.read_bytes()
+        ).hexdigest()
+        for f in sorted(files)
+    }
+
+
+def same_everywhere(hosts: list[str], prints: list[dict[str, str]]) -> None:
+    """A one-line error when a rank runs other code or weights than the master."""
+    for rank, other in enumerate(prints):
+        for path in sorted(set(prints[0]) | set(other)):
+            mine, theirs = prints[0].get(path, "none"), other.get(path, "none")
+            if mine != theirs:
+                raise UserError(
+                    f"{path}: host {hosts[rank]} (rank {rank}) has another file than host "
+                    f"{hosts[0]} (sha1 {theirs[:12]} against {mine[:12]}): every host needs "
+                    f"the same code and weights at the same path"
+                )
 
 
 def this_command() -> str:
@@ -618,18 +652,19 @@ def main(argv: list[str] | None = None) -> int:
         agent, error = Agent.from_files(args.vae, args.rnn, args.mode), None
     except UserError as e:
         agent, error = None, e
-    answers = comm.gather((error, socket.gethostname()), root=0)
+    answers = comm.gather((error, socket.gethostname(), error or fingerprint(args)), root=0)
     if comm.Get_rank() != 0:
         if agent is not None:
             worker_loop(comm, agent, make_env(max_episode_steps=args.max_steps))
         return 0
     stopped = False  # by Ctrl-C or a lost rank: the workers may not answer now
     try:
-        failed = [e for e, _ in answers if e is not None]
+        failed = [e for e, _, _ in answers if e is not None]
         if failed:
             raise failed[0]
-        env = make_env(max_episode_steps=args.max_steps)
-        return master(comm, agent, env, args, [host for _, host in answers])
+        hosts = [host for _, host, _ in answers]
+        same_everywhere(hosts, [prints for _, _, prints in answers])
+        return master(comm, agent, make_env(max_episode_steps=args.max_steps), args, hosts)
     except KeyboardInterrupt:
         stopped = True  # run_main ends every rank
         raise

@@ -43,6 +43,7 @@ class Cluster:
         self.folder = folder
         self.launcher = folder / "launcher"
         self.made: list[str] = []
+        self.overlays: dict[str, dict[Path, Path]] = {}
 
     def ns(self, host: str) -> str:
         return f"{self.tag}-{host}"
@@ -78,20 +79,35 @@ class Cluster:
             sh("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
             sh("ip", "-n", ns, "link", "set", "eth0", "up")
             sh("ip", "-n", ns, "link", "set", "lo", "up")
-        cases = "\n".join(
-            f"  {host}|{address}) ns={self.ns(host)} name={host} ;;"
-            for host, address in zip(self.names, self.addresses, strict=True)
-        )
+        self._write_launcher()
+
+    def _write_launcher(self) -> None:
+        cases = []
+        for host, address in zip(self.names, self.addresses, strict=True):
+            binds = " ".join(
+                f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(dst))};"
+                for dst, src in self.overlays.get(host, {}).items()
+            )
+            cases.append(
+                f"  {host}|{address}) ns={self.ns(host)} name={host} binds={shlex.quote(binds)} ;;"
+            )
         self.launcher.write_text(
             "#!/bin/bash\n"
             "# ssh [options] HOST COMMAND: COMMAND in HOST's namespaces, from this folder\n"
             'while [[ $1 == -* ]]; do shift; done\nhost=$1; shift\ncase "$host" in\n'
-            f"{cases}\n"
+            + "\n".join(cases)
+            + "\n"
             '  *) echo "ssh: Could not resolve hostname $host" >&2; exit 255 ;;\nesac\n'
-            'exec ip netns exec "$ns" unshare --uts --ipc bash -c '
-            '"hostname $name; cd $(printf %q "$PWD"); $*"\n'
+            'exec ip netns exec "$ns" unshare --uts --ipc --mount bash -c '
+            '"hostname $name; $binds cd $(printf %q "$PWD"); $*"\n'
         )
         self.launcher.chmod(0o755)
+
+    def overlay(self, host: str, path: Path, replacement: Path) -> None:
+        """From now on `host` sees `replacement` at `path`, the others the shared file: as
+        a cluster without a shared file system whose copies differ."""
+        self.overlays.setdefault(host, {})[path] = replacement
+        self._write_launcher()
 
     def down(self) -> None:
         """Every process in the hosts killed, the namespaces (and their links) removed."""

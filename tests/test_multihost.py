@@ -127,3 +127,27 @@ def test_a_host_cut_off_mid_run_costs_nothing(tmp_path):
         if done < 4:
             assert f"resuming after generation {done}" in proc.stderr
         assert logs(log) == logs(tmp_path / "alone")
+
+
+def test_other_code_or_weights_on_a_host_is_a_one_line_error(tmp_path):
+    """A host whose copy of M's weights, or of the code, differs from the master's: CMA-ES
+    stops before its first generation, with one line naming the file and the host."""
+    (tmp_path / "hosts").mkdir()
+    with Cluster(2, tmp_path / "hosts") as cluster:
+        hosts = cluster.hostfile(2)
+        log = tmp_path / "log"
+        command = (
+            f"NP=4 HOSTFILE={hosts} bash gce_train.bash --preset tiny --vae vae/vae.json "
+            f"--rnn rnn/rnn.json --generations 1 --log-dir {log}"
+        )
+        for name, source in [("rnn/rnn.json", "log/laptop/rnn.json"), ("es.py", None)]:
+            replacement = ROOT / source if source else tmp_path / name
+            if source is None:  # the same code with one more line
+                replacement.write_text((ROOT / name).read_text() + "# another copy\n")
+            cluster.overlays.clear()
+            cluster.overlay("h2", ROOT / name, replacement)
+            proc = cluster.run("h1", command, check=False)
+            errors = [line for line in proc.stderr.splitlines() if "error" in line]
+            assert proc.returncode != 0 and len(errors) == 1, proc.stderr[-2000:]
+            assert errors[0].startswith(f"train.py: error: {name}: host h2 (rank 2)"), errors
+            assert not log.exists() or not list(log.iterdir())

@@ -21,7 +21,10 @@ export CUDA_VISIBLE_DEVICES=-1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 hosts=()
-if [[ -n "${HOSTFILE:-}" ]]; then hosts=(-f "$HOSTFILE" -disable-auto-cleanup); fi
+if [[ -n "${HOSTFILE:-}" ]]; then
+  check_hosts "$HOSTFILE"  # a host that does not answer: one line now, not a hang later
+  hosts=(-f "$HOSTFILE" -disable-auto-cleanup)
+fi
 # train.py's errors quote the command to type again: this one, not its own
 printf -v WORLDMODELS_COMMAND '%q ' "$@"
 WORLDMODELS_COMMAND="NP=$NP ${HOSTFILE:+HOSTFILE=$HOSTFILE }bash gce_train.bash ${WORLDMODELS_COMMAND% }"

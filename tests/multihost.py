@@ -82,11 +82,16 @@ class Cluster:
         self._write_launcher()
 
     def _write_launcher(self) -> None:
+        # the hosts know each other by name, as through a cluster's DNS
+        names = self.folder / "etc_hosts"
+        lines = [f"{a} {h}" for h, a in zip(self.names, self.addresses, strict=True)]
+        names.write_text(Path("/etc/hosts").read_text() + "\n".join(lines) + "\n")
         cases = []
         for host, address in zip(self.names, self.addresses, strict=True):
+            overlays = {Path("/etc/hosts"): names, **self.overlays.get(host, {})}
             binds = " ".join(
                 f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(dst))};"
-                for dst, src in self.overlays.get(host, {}).items()
+                for dst, src in overlays.items()
             )
             cases.append(
                 f"  {host}|{address}) ns={self.ns(host)} name={host} binds={shlex.quote(binds)} ;;"

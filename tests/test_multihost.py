@@ -151,3 +151,21 @@ def test_other_code_or_weights_on_a_host_is_a_one_line_error(tmp_path):
             assert proc.returncode != 0 and len(errors) == 1, proc.stderr[-2000:]
             assert errors[0].startswith(f"train.py: error: {name}: host h2 (rank 2)"), errors
             assert not log.exists() or not list(log.iterdir())
+
+
+def test_a_host_that_does_not_answer_is_a_one_line_error(cluster, tmp_path):
+    """A host file naming a host that does not answer: gce_train.bash stops before any
+    work, with one line naming it."""
+    hosts = cluster.hostfile(2)
+    hosts.write_text(hosts.read_text() + f"{cluster.subnet}.99:2\n")
+    log = tmp_path / "log"
+    command = (
+        f"NP=6 HOSTFILE={hosts} bash gce_train.bash --preset tiny --vae vae/vae.json "
+        f"--rnn rnn/rnn.json --generations 1 --log-dir {log}"
+    )
+    proc = cluster.run("h1", command, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(
+        f"gce_train.bash: error: {hosts}: host {cluster.subnet}.99 did not answer"
+    )
+    assert not log.exists()

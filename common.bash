@@ -35,7 +35,8 @@ MPIRUN=${MPIRUN:-$(dirname "$PYTHON")/mpirun}
 [[ -x "$MPIRUN" ]] || MPIRUN=mpirun
 
 # check_hosts HOSTFILE: every host of an MPICH host file (`host[:cores]` a line) answers:
-# mpirun starts a process there within HOST_TIMEOUT seconds (30), all hosts at once;
+# mpirun starts a process there within HOST_TIMEOUT seconds (30; a second try after a
+# failed one), all hosts at once;
 # otherwise a one-line error naming the first that did not, and exit status 2.
 check_hosts() {
   local file=$1 host dir pids=() names=() k
@@ -48,13 +49,19 @@ check_hosts() {
     host=${host%%#*}
     host=${host//[[:space:]]/}
     [[ -z $host ]] && continue
-    timeout "${HOST_TIMEOUT:-30}" "$MPIRUN" -hosts "$host" -np 1 true >"$dir/${#names[@]}" 2>&1 &
+    {  # twice: a start that fails once on a busy host is not a host that is gone
+      timeout "${HOST_TIMEOUT:-30}" "$MPIRUN" -hosts "$host" -np 1 true ||
+        timeout "${HOST_TIMEOUT:-30}" "$MPIRUN" -hosts "$host" -np 1 true || {
+        echo "exit status $?"
+        exit 1
+      }
+    } >"$dir/${#names[@]}" 2>&1 &
     pids+=($!)
     names+=("$host")
   done <"$file"
   for k in "${!pids[@]}"; do
     if ! wait "${pids[k]}"; then
-      echo "$(basename "$0"): error: $file: host ${names[k]} did not answer (mpirun could not start a process there within ${HOST_TIMEOUT:-30} s: $(grep -m 1 . "$dir/$k" || echo no message))" >&2
+      echo "$(basename "$0"): error: $file: host ${names[k]} did not answer (mpirun could not start a process there within ${HOST_TIMEOUT:-30} s, twice: $(grep -m 1 . "$dir/$k"))" >&2
       rm -rf "$dir"
       exit 2
     fi

@@ -31,4 +31,7 @@ WORLDMODELS_COMMAND="NP=$NP ${HOSTFILE:+HOSTFILE=$HOSTFILE }bash gce_train.bash 
 export WORLDMODELS_COMMAND
 # train.py's defaults are the authors' flags: -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0
 # --sigma_init 0.1
+# mpirun on several hosts can be ended by SIGPIPE after the run, writing to a host's
+# proxy that has already gone: ignored (the ranks inherit it; Python ignores it anyway)
+trap '' PIPE
 exec "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@"

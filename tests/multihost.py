@@ -19,6 +19,7 @@ import itertools
 import os
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import ROOT, script_env
@@ -79,7 +80,25 @@ class Cluster:
             sh("ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
             sh("ip", "-n", ns, "link", "set", "eth0", "up")
             sh("ip", "-n", ns, "link", "set", "lo", "up")
+        self._wait_for_links()
         self._write_launcher()
+
+    def _wait_for_links(self, seconds: float = 20.0) -> None:
+        """Every host's link up and carrying (a veth takes a moment): before that, MPI
+        sees no network interface on a host but its loopback, and its ranks cannot reach
+        the others."""
+        deadline = time.time() + seconds
+        for host in self.names:
+            while True:
+                links = [
+                    sh("ip", "-n", self.ns(host), "-o", "link", "show", "eth0").stdout,
+                    sh("ip", "-n", self.ns("sw"), "-o", "link", "show", host).stdout,
+                ]
+                if all("LOWER_UP" in link and "state UP" in link for link in links):
+                    break
+                if time.time() > deadline:
+                    raise subprocess.CalledProcessError(1, "ip link", stderr=f"{host}: {links}")
+                time.sleep(0.05)
 
     def _write_launcher(self) -> None:
         # the hosts know each other by name, as through a cluster's DNS

@@ -28,8 +28,9 @@ laptop: $(STAMP)
 overnight: $(STAMP)
 	OVERNIGHT=1 bash reproduce.bash
 
-# the tests in TEST_WORKERS processes (pytest-xdist), each taking the next test as it frees
-TEST_WORKERS ?= 2
+# the tests in TEST_WORKERS processes (pytest-xdist), each taking the next test as it frees;
+# one more than 2 cores keeps both busy while a test waits (on a shared fixture, a timeout)
+TEST_WORKERS ?= 3
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -31,6 +31,7 @@ import numpy as np
 from common import (
     COUNT,
     NON_NEGATIVE,
+    POSITIVE,
     SEED,
     ArgumentParser,
     EpisodeError,
@@ -101,6 +102,81 @@ def worker_slot(worker_index: int | None, num_workers: int | None) -> tuple[int,
     return index, count
 
 
+class RankWatch:
+    """Under mpirun, the workers report to rank 0, which stops the run with one line when
+    one is lost, rather than waiting for it for ever (a host that goes down leaves mpirun
+    waiting on it). At the start, every rank reports whether it can read its files and
+    write the run folder: a problem on any host stops every rank before any episode.
+    Then each reports every episode it saves, and its end; rank 0 reads the reports
+    between its own episodes and, once done, until every rank has ended. A rank silent
+    for `timeout` seconds counts as lost: rank 0 names it and its host, and aborts the
+    job. The episodes saved are kept: the same command on the hosts left makes only
+    the missing ones."""
+
+    TAG = 11
+
+    def __init__(self, comm, problem: str | None, timeout: float):
+        import socket
+
+        self.comm, self.timeout = comm, timeout
+        reports = comm.allgather((socket.gethostname(), problem))
+        self.hosts = [host for host, _ in reports]
+        bad = [(rank, host, p) for rank, (host, p) in enumerate(reports) if p]
+        if bad:
+            ranks = [rank for rank, host, _ in bad if host == bad[0][1]]
+            where = f"on host {bad[0][1]} (rank{'s' if len(ranks) > 1 else ''} "
+            where += f"{', '.join(map(str, ranks))})"
+            if comm.Get_rank() == 0:
+                raise UserError(f"{where}: {bad[0][2]}")
+            raise SystemExit(2)  # rank 0 says it, once
+        self.heard = dict.fromkeys(range(1, comm.Get_size()), time.monotonic())
+        self.ended: set[int] = set()
+
+    def episode_done(self) -> None:
+        if self.comm.Get_rank() == 0:
+            self._read()
+        else:
+            self.comm.send("episode", dest=0, tag=self.TAG)
+
+    def finished(self) -> None:
+        if self.comm.Get_rank() != 0:
+            self.comm.send("end", dest=0, tag=self.TAG)
+            return
+        while len(self.ended) < len(self.heard):
+            self._read()
+            time.sleep(0.05)
+        end = os.environ.get("WORLDMODELS_END_FILE")  # extract.bash: MPI's end begins
+        if end:
+            Path(end).touch()
+
+    def _read(self) -> None:
+        from mpi4py import MPI
+
+        status = MPI.Status()
+        while self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=self.TAG, status=status):
+            rank = status.Get_source()
+            if self.comm.recv(source=rank, tag=self.TAG) == "end":
+                self.ended.add(rank)
+            self.heard[rank] = time.monotonic()
+        now = time.monotonic()
+        lost = [
+            r for r, last in self.heard.items() if r not in self.ended and now - last > self.timeout
+        ]
+        if lost:
+            host = self.hosts[lost[0]]
+            ranks = ", ".join(str(r) for r in lost if self.hosts[r] == host)
+            print(
+                f"extract.py: error: rank{'s' if ',' in ranks else ''} {ranks} on host {host} "
+                f"reported no episode for {self.timeout:.0f} s: lost (its host down, or its "
+                "process gone); every episode saved is kept: run the same command again on "
+                "the hosts left to make the missing ones",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.comm.Abort(3)
+            os._exit(3)  # should Abort come back, with a host gone
+
+
 def random_policy_episode(env, seed: int, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """One episode of the authors' random policy; obs[t] is the frame seen before action[t]."""
     rng = np.random.default_rng(seed)
@@ -165,6 +241,14 @@ def main(argv: list[str] | None = None) -> int:
         help="workers sharing the run (default: MPI size, else 1)",
     )
     parser.add_argument(
+        "--rank-timeout",
+        type=POSITIVE,
+        default=600.0,
+        metavar="SECONDS",
+        help="under mpirun: a worker that reports no episode for this long counts as "
+        "lost, and the run stops with one line naming it (default 600)",
+    )
+    parser.add_argument(
         "--controller",
         default=None,
         metavar="FILE",
@@ -182,11 +266,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_with_preset(parser, "extract", argv)
 
     index, count = worker_slot(args.worker_index, args.num_workers)
-    agent = None
-    if args.controller is not None:  # before anything is written: a bad file stops here
-        agent = Agent.from_files(args.vae, args.rnn, args.mode)
-        agent.controller.set_params(load_controller_params(args.controller, args.mode))
-    out_dir = writable_folder(args.out, "episode files")
+    comm = mpi_world() if under_mpi() and args.worker_index is args.num_workers is None else None
+    try:  # before anything is written: a bad file or folder, on any host, stops here
+        agent = None
+        if args.controller is not None:
+            agent = Agent.from_files(args.vae, args.rnn, args.mode)
+            agent.controller.set_params(load_controller_params(args.controller, args.mode))
+        out_dir = writable_folder(args.out, "episode files")
+        problem = None
+    except UserError as e:
+        if comm is None:
+            raise
+        problem = str(e)
+    watch = RankWatch(comm, problem, args.rank_timeout) if comm is not None else None
     base_seed = resolve_base_seed(out_dir, args.seed)
     seeds = episode_seeds(base_seed, count * args.trials)[index * args.trials :][: args.trials]
     if index == 0:
@@ -223,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         atomic_savez(out_dir / f"{seed}.npz", obs=obs, action=action)
         frames_total += len(obs)
         bar.set_postfix(fps=f"{frames_total / (time.perf_counter() - start):.0f}")
+        if watch:
+            watch.episode_done()
     env.close()
+    if watch:
+        watch.finished()
     print(
         f"extract worker {index}: {len(todo)} new episodes ({frames_total} frames), "
         f"{done} already on disk",

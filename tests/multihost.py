@@ -110,6 +110,7 @@ class Cluster:
             overlays = {Path("/etc/hosts"): names, **self.overlays.get(host, {})}
             binds = " ".join(
                 f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(dst))};"
+                + (f" mount -o remount,bind,ro {shlex.quote(str(dst))};" if src == dst else "")
                 for dst, src in overlays.items()
             )
             cases.append(
@@ -132,6 +133,16 @@ class Cluster:
         a cluster without a shared file system whose copies differ."""
         self.overlays.setdefault(host, {})[path] = replacement
         self._write_launcher()
+
+    def kill(self, host: str) -> None:
+        """Every process on `host` killed, as when a machine goes down."""
+        pids = sh("ip", "netns", "pids", self.ns(host), check=False).stdout.split()
+        if pids:
+            sh("kill", "-9", *pids, check=False)
+
+    def read_only(self, host: str, path: Path) -> None:
+        """From now on `host` sees the folder `path` read-only, the others as it is."""
+        self.overlay(host, path, path)
 
     def down(self) -> None:
         """Every process in the hosts killed, the namespaces (and their links) removed."""

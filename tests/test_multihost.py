@@ -6,13 +6,14 @@ The moment of the cut is drawn from CUT_SEED (printed); set it to replay a failu
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, script_env
 from multihost import Cluster
 
 from common import load_episode
@@ -33,17 +34,97 @@ def test_ranks_start_on_every_host_of_the_host_file(cluster):
     assert sorted(proc.stdout.split()) == ["h1", "h1", "h2", "h2"]
 
 
-def test_extract_over_two_hosts_writes_the_one_host_episodes(cluster, tmp_path):
-    args = "--trials 2 --max-frames 40 --seed 5"
-    one, two = tmp_path / "one", tmp_path / "two"
-    cluster.run("h1", f"{MPIRUN} -np 4 {PYTHON} extract.py {args} --out {one}")
-    hosts = cluster.hostfile(2)
-    cluster.run("h1", f"{MPIRUN} -f {hosts} -np 4 {PYTHON} extract.py {args} --out {two}")
-    names = sorted(p.name for p in one.glob("*.npz"))
-    assert len(names) == 8 and names == sorted(p.name for p in two.glob("*.npz"))
+def extract_command(out, workers=4, hostfile=None, extra=""):
+    hosts = f"HOSTFILE={hostfile} " if hostfile else ""
+    args = f"--trials 3 --max-frames 100 --seed 5 --out {out} {extra}"
+    return f"WORKERS={workers} {hosts}bash extract.bash {args}"
+
+
+def same_episodes(a, b):
+    names = sorted(p.name for p in a.glob("*.npz"))
+    assert len(names) == 12 and names == sorted(p.name for p in b.glob("*.npz"))
     for name in names:
-        a, b = load_episode(one / name), load_episode(two / name)
-        assert all(np.array_equal(a[k], b[k]) for k in a), name
+        x, y = load_episode(a / name), load_episode(b / name)
+        assert all(np.array_equal(x[k], y[k]) for k in x), name
+
+
+def test_extract_over_two_hosts_writes_the_one_host_episodes(cluster, tmp_path):
+    """extract.bash: 4 workers on this host, then 4 MPI ranks over 2 hosts."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    cluster.run("h1", extract_command(one))
+    cluster.run("h1", extract_command(two, hostfile=cluster.hostfile(2)))
+    same_episodes(one, two)
+
+
+def test_an_extraction_that_loses_a_host_ends_and_resumes(tmp_path):
+    """h2's link goes down at a random moment of an extraction over two hosts: it ends
+    within a bounded time with one line naming the lost rank and host, the episodes
+    saved kept; with h2 gone, the same command on h1 makes only the missing episodes,
+    and they are the one-host episodes."""
+    (tmp_path / "hosts").mkdir()
+    seed = int(os.environ.get("CUT_SEED", str(time.time_ns() % 10**6)))
+    print(f"CUT_SEED={seed}")
+    delay = float(np.random.default_rng(seed).uniform(0.0, 1.0))
+    out = tmp_path / "out"
+    one = extract_command(tmp_path / "one")  # on this machine: the reference
+    subprocess.run(["bash", "-c", one], cwd=ROOT, env=script_env(), check=True, capture_output=True)
+    with Cluster(2, tmp_path / "hosts") as cluster:
+        hosts = cluster.hostfile(2)
+        command = extract_command(out, hostfile=hosts, extra="--rank-timeout 5")
+        command = f"END_TIMEOUT=5 HOST_TIMEOUT=5 {command}"
+        proc = subprocess.Popen(
+            [str(cluster.launcher), "h1", f"bash -c {shlex.quote(command)}"],
+            cwd=ROOT,
+            env=cluster.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.time() + 120  # from the first episode saved: in the middle
+        while not list(out.glob("*.npz")) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(delay)
+        cluster.cut("h2")
+        cut_at = time.time()
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError(f"CUT_SEED={seed}: still running 60 s after h2 was cut") from None
+        if proc.returncode == 0:
+            print(f"CUT_SEED={seed}: the extraction ended before the cut")
+        else:
+            lines = [line for line in err.splitlines() if "error:" in line]
+            assert len(lines) == 1, err[-2000:]
+            lost = (  # in the run, or once every worker had ended: its address
+                "extract.py: error: rank" in lines[0] and "on host h2 reported" in lines[0]
+            ) or f"host {cluster.addresses[1]} did not answer" in lines[0]
+            assert lost, lines[0]
+            assert time.time() - cut_at < 30
+        cluster.kill("h2")  # the host is gone: nothing of it writes any more
+        before = len(list(out.glob("*.npz")))
+        left = cluster.hostfile(2, ["h1"], name="hosts_left")
+        proc = cluster.run("h1", extract_command(out, hostfile=left))
+        made = sum(int(n) for n in re.findall(r": (\d+) new episodes", proc.stderr))
+        assert made == 12 - before, proc.stderr[-2000:]
+        same_episodes(tmp_path / "one", out)
+
+
+def test_a_run_folder_one_host_cannot_write_is_a_one_line_error(tmp_path):
+    """h2 sees the episodes folder read-only: the extraction stops before any episode,
+    with one line naming the host and the folder; the episodes there stay as they were."""
+    out = tmp_path / "out"
+    run_script(
+        "extract.py", "--trials", "2", "--max-frames", "20", "--seed", "5", "--out", str(out)
+    )
+    kept = {p.name: p.read_bytes() for p in out.iterdir()}
+    (tmp_path / "hosts").mkdir()
+    with Cluster(2, tmp_path / "hosts") as cluster:
+        cluster.read_only("h2", out)
+        proc = cluster.run("h1", extract_command(out, hostfile=cluster.hostfile(2)), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"extract.py: error: on host h2 (ranks 2, 3): {out}/: cannot")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == kept
 
 
 def logs(folder):
@@ -83,8 +164,8 @@ def test_a_host_cut_off_mid_run_costs_nothing(tmp_path):
     (tmp_path / "hosts").mkdir()
     with Cluster(2, tmp_path / "hosts") as cluster:  # its own: h2 is cut off
         seed = int(os.environ.get("CUT_SEED", str(time.time_ns() % 10**6)))
-        print(f"CUT_SEED={seed}")
         delay = float(np.random.default_rng(seed).uniform(0.0, 3.0))
+        print(f"CUT_SEED={seed}: {delay:.2f} s after the first generation")
         args = (
             "--preset tiny --vae vae/vae.json --rnn rnn/rnn.json --generations 4 --rank-timeout 8"
         )

@@ -31,7 +31,28 @@ WORLDMODELS_COMMAND="NP=$NP ${HOSTFILE:+HOSTFILE=$HOSTFILE }bash gce_train.bash 
 export WORLDMODELS_COMMAND
 # train.py's defaults are the authors' flags: -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0
 # --sigma_init 0.1
-# mpirun on several hosts can be ended by SIGPIPE after the run, writing to a host's
-# proxy that has already gone: ignored (the ranks inherit it; Python ignores it anyway)
-trap '' PIPE
+if [[ -n "${HOSTFILE:-}" ]]; then
+  # On several hosts, mpirun can fail in its own end after the run has finished, writing
+  # to a host's proxy that has already gone (SIGPIPE, ignored here, or "unable to send
+  # SIGUSR1 downstream"): train.py marks a finished run, and that failure is not the run's.
+  log_dir=log
+  args=("$@")
+  for ((k = 0; k < ${#args[@]}; k++)); do
+    case "${args[k]}" in
+      --log-dir) log_dir=${args[k + 1]-} ;;
+      --log-dir=*) log_dir=${args[k]#--log-dir=} ;;
+    esac
+  done
+  end=$log_dir/.train_end.$$
+  rm -f "$end"
+  trap '' PIPE
+  status=0
+  WORLDMODELS_END_FILE=$end "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@" || status=$?
+  if ((status != 0)) && [[ -f $end ]]; then
+    echo "gce_train.bash: the run had finished when mpirun failed in its own end (status $status; its lines above): nothing is lost" >&2
+    status=0
+  fi
+  rm -f "$end"
+  exit "$status"
+fi
 exec "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@"

@@ -533,6 +533,9 @@ def master(comm, agent, env, args, hosts: list[str]) -> int:
         f"{run.best_reward if run.best_params is not None else 'none yet'}; logs {base}.*",
         file=sys.stderr,
     )
+    end = os.environ.get("WORLDMODELS_END_FILE")  # gce_train.bash: the run has finished
+    if end:
+        Path(end).touch()
     return 0
 
 

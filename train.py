@@ -495,6 +495,8 @@ def master(comm, agent, env, args, hosts: list[str]) -> int:
         ),
         file=sys.stderr,
     )
+    if run.gen:  # logs a generation behind the checkpoint (a stop between them) caught up
+        write_logs(base, run)
     bar = progress(
         initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen", interval=0
     )  # in a log, a line for every generation

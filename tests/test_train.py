@@ -383,3 +383,15 @@ def test_init_starts_the_search_at_a_controller(tmp_path):
     assert proc.returncode == 2 and "--mode zh" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     assert not list((tmp_path / "bad").glob("*.json"))
+
+
+def test_logs_behind_their_checkpoint_catch_up_on_resume(weights, tmp_path, uninterrupted):
+    """A stop between the checkpoint and the logs leaves the logs a generation behind;
+    the same command again, even with nothing left to run, writes them from the
+    checkpoint."""
+    run_script(*train_args(weights, tmp_path, 3))
+    hist = tmp_path / f"{BASE}.hist.json"
+    hist.write_text(json.dumps(json.loads(hist.read_text())[:2]))
+    proc = run_script(*train_args(weights, tmp_path, 3))
+    assert "resuming after generation 3" in proc.stderr
+    assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)

@@ -32,9 +32,9 @@ export WORLDMODELS_COMMAND
 # train.py's defaults are the authors' flags: -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0
 # --sigma_init 0.1
 if [[ -n "${HOSTFILE:-}" ]]; then
-  # On several hosts, mpirun can fail in its own end after the run has finished, writing
-  # to a host's proxy that has already gone (SIGPIPE, ignored here, or "unable to send
-  # SIGUSR1 downstream"): train.py marks a finished run, and that failure is not the run's.
+  # On several hosts, mpirun can die of SIGPIPE in its own end, after the run, writing to
+  # a host's proxy that has already gone: train.py marks a finished run, and that failure
+  # is not the run's. (With SIGPIPE ignored, mpirun prints 7 lines about it instead.)
   log_dir=log
   args=("$@")
   for ((k = 0; k < ${#args[@]}; k++)); do
@@ -45,11 +45,10 @@ if [[ -n "${HOSTFILE:-}" ]]; then
   done
   end=$log_dir/.train_end.$$
   rm -f "$end"
-  trap '' PIPE
   status=0
   WORLDMODELS_END_FILE=$end "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@" || status=$?
   if ((status != 0)) && [[ -f $end ]]; then
-    echo "gce_train.bash: the run had finished when mpirun failed in its own end (status $status; its lines above): nothing is lost" >&2
+    echo "gce_train.bash: note: mpirun ended with status $status after the run had finished; nothing is lost" >&2
     status=0
   fi
   rm -f "$end"

@@ -56,6 +56,38 @@ def test_extract_over_two_hosts_writes_the_one_host_episodes(cluster, tmp_path):
     same_episodes(one, two)
 
 
+def cut_h2_during(cluster, command, started, delay, seed):
+    """Run `command` on h1 and cut h2's link `delay` seconds after `started()` holds:
+    the lines of its stderr that say "error:" (one, within 30 s of the cut), or None
+    when it had ended before the cut. It must end within 60 s of the cut."""
+    proc = subprocess.Popen(
+        [str(cluster.launcher), "h1", f"bash -c {shlex.quote(command)}"],
+        cwd=ROOT,
+        env=cluster.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not started() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(delay)
+    cluster.cut("h2")
+    cut_at = time.time()
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"CUT_SEED={seed}: still running 60 s after h2 was cut") from None
+    if proc.returncode == 0:
+        print(f"CUT_SEED={seed}: it had ended before the cut")
+        return None
+    assert time.time() - cut_at < 30
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1, err[-2000:]
+    return lines
+
+
 def test_an_extraction_that_loses_a_host_ends_and_resumes(tmp_path):
     """h2's link goes down at a random moment of an extraction over two hosts: it ends
     within a bounded time with one line naming the lost rank and host, the episodes
@@ -72,35 +104,13 @@ def test_an_extraction_that_loses_a_host_ends_and_resumes(tmp_path):
         hosts = cluster.hostfile(2)
         command = extract_command(out, hostfile=hosts, extra="--rank-timeout 5")
         command = f"END_TIMEOUT=5 HOST_TIMEOUT=5 {command}"
-        proc = subprocess.Popen(
-            [str(cluster.launcher), "h1", f"bash -c {shlex.quote(command)}"],
-            cwd=ROOT,
-            env=cluster.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.time() + 120  # from the first episode saved: in the middle
-        while not list(out.glob("*.npz")) and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.02)
-        time.sleep(delay)
-        cluster.cut("h2")
-        cut_at = time.time()
-        try:
-            _, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError(f"CUT_SEED={seed}: still running 60 s after h2 was cut") from None
-        if proc.returncode == 0:
-            print(f"CUT_SEED={seed}: the extraction ended before the cut")
-        else:
-            lines = [line for line in err.splitlines() if "error:" in line]
-            assert len(lines) == 1, err[-2000:]
+        started = lambda: bool(list(out.glob("*.npz")))  # noqa: E731 - in the middle
+        lines = cut_h2_during(cluster, command, started, delay, seed)
+        if lines:
             lost = (  # in the run, or once every worker had ended: its address
                 "extract.py: error: rank" in lines[0] and "on host h2 reported" in lines[0]
             ) or f"host {cluster.addresses[1]} did not answer" in lines[0]
             assert lost, lines[0]
-            assert time.time() - cut_at < 30
         cluster.kill("h2")  # the host is gone: nothing of it writes any more
         before = len(list(out.glob("*.npz")))
         left = cluster.hostfile(2, ["h1"], name="hosts_left")
@@ -173,33 +183,10 @@ def test_a_host_cut_off_mid_run_costs_nothing(tmp_path):
         log = tmp_path / "cut"
         hosts = cluster.hostfile(2)
         command = f"NP=4 HOSTFILE={hosts} bash gce_train.bash {args} --log-dir {log}"
-        proc = subprocess.Popen(
-            [str(cluster.launcher), "h1", f"bash -c {shlex.quote(command)}"],
-            cwd=ROOT,
-            env=cluster.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
         checkpoint = log / "carracing.cma.1.8.checkpoint.pkl"
-        deadline = time.time() + 120
-        while not checkpoint.exists() and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(delay)
-        cluster.cut("h2")
-        cut_at = time.time()
-        try:
-            _, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError(f"CUT_SEED={seed}: still running 60 s after h2 was cut") from None
-        if proc.returncode == 0:  # the run had ended before the cut: nothing to lose
-            print(f"CUT_SEED={seed}: the run ended before the cut")
-        else:
-            lines = [line for line in err.splitlines() if "error:" in line]
-            assert len(lines) == 1, err[-2000:]
+        lines = cut_h2_during(cluster, command, checkpoint.exists, delay, seed)
+        if lines:
             assert "rank 2 on host h2 did not answer" in lines[0] or "rank 3 on host h2" in lines[0]
-            assert time.time() - cut_at < 30
         done = load_run(log / "carracing.cma.1.8").gen
         assert done >= 1
         left = cluster.hostfile(2, ["h1"], name="hosts_left")

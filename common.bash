@@ -68,3 +68,51 @@ check_hosts() {
   done
   rm -rf "$dir"
 }
+
+# flag_value FLAG DEFAULT ARGS...: the value ARGS give FLAG (`FLAG V` or `FLAG=V`, the last
+# one), else DEFAULT.
+flag_value() {
+  local flag=$1 value=$2 args k
+  shift 2
+  args=("$@")
+  for ((k = 0; k < ${#args[@]}; k++)); do
+    case "${args[k]}" in
+      "$flag") value=${args[k + 1]-} ;;
+      "$flag"=*) value=${args[k]#"$flag"=} ;;
+    esac
+  done
+  printf '%s\n' "$value"
+}
+
+# mpirun_on_hosts END DONE MPIRUN_ARGS...: mpirun over HOSTFILE's hosts, whose rank 0
+# touches END (WORLDMODELS_END_FILE) once the job's work is done, DONE saying what that
+# work is. After that, MPI's own end may fail (mpirun killed by SIGPIPE, writing to a
+# host's proxy already gone): a one-line note, status 0. Or it may wait for ever on a
+# host lost meanwhile: END_TIMEOUT seconds (60) after END, mpirun is stopped, and
+# check_hosts names that host; otherwise a one-line error, status 3. Any other end is
+# mpirun's status. Ctrl-C reaches mpirun (its handler) and the script waits for it.
+mpirun_on_hosts() {
+  local end=$1 done=$2 pid status=0
+  shift 2
+  rm -f "$end"
+  trap '' INT
+  WORLDMODELS_END_FILE=$end "$MPIRUN" "$@" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    if [[ -f $end ]] && (($(date +%s) - $(stat -c %Y "$end") > ${END_TIMEOUT:-60})); then
+      kill -TERM "$pid" 2>/dev/null; sleep 1; kill -KILL "$pid" 2>/dev/null || true
+      rm -f "$end"
+      check_hosts "$HOSTFILE"
+      echo "$(basename "$0"): error: $done, but MPI had not ended ${END_TIMEOUT:-60} s later: stopped it" >&2
+      exit 3
+    fi
+    sleep 0.5
+  done
+  wait "$pid" || status=$?
+  if ((status != 0)) && [[ -f $end ]]; then
+    echo "$(basename "$0"): note: mpirun ended with status $status, but $done: nothing is lost" >&2
+    status=0
+  fi
+  rm -f "$end"
+  return "$status"
+}

@@ -22,14 +22,7 @@ require_int ROUNDS 1
 export CUDA_VISIBLE_DEVICES=-1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-out=record
-args=("$@")
-for ((k = 0; k < ${#args[@]}; k++)); do
-  case "${args[k]}" in
-    --out) out=${args[k + 1]-} ;;
-    --out=*) out=${args[k]#--out=} ;;
-  esac
-done
+out=$(flag_value --out record "$@")
 require_writable_dir "$out" "episode files"
 
 # The base seed is resolved once, before any worker starts, so all of them share it.
@@ -42,32 +35,11 @@ fi
 if [[ -n "${HOSTFILE:-}" ]]; then  # MPI ranks over several hosts, one round
   check_hosts "$HOSTFILE"  # a host that does not answer: one line now, not a hang later
   ((ROUNDS == 1)) || { echo "extract.bash: error: ROUNDS=$ROUNDS with HOSTFILE: expected 1 (give more WORKERS)" >&2; exit 2; }
-  # A host lost once every worker has ended leaves MPI's end waiting on it for ever:
-  # rank 0 touches $end when the last worker has ended, and END_TIMEOUT seconds later
-  # (60) mpirun is stopped, every episode being saved; check_hosts names the host. mpirun
-  # dying in its own end after that (SIGPIPE, as in gce_train.bash) is not a failure.
-  end=$out/.mpi_end.$$
-  rm -f "$end"
-  WORLDMODELS_END_FILE=$end "$MPIRUN" -f "$HOSTFILE" -np "$WORKERS" "$PYTHON" extract.py \
-    "${seed_args[@]}" "$@" &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    if [[ -f $end ]] && (($(date +%s) - $(stat -c %Y "$end") > ${END_TIMEOUT:-60})); then
-      kill -TERM "$pid" 2>/dev/null; sleep 1; kill -KILL "$pid" 2>/dev/null || true
-      rm -f "$end"
-      check_hosts "$HOSTFILE"
-      echo "extract.bash: error: every episode is saved, but MPI had not ended ${END_TIMEOUT:-60} s after the last worker: stopped it" >&2
-      exit 3
-    fi
-    sleep 0.5
-  done
+  # rank 0 marks the end of the last worker (MPI's end can then fail, or wait on a host
+  # lost meanwhile: common.bash)
   status=0
-  wait "$pid" || status=$?
-  if ((status != 0)) && [[ -f $end ]]; then
-    echo "extract.bash: note: mpirun ended with status $status after every worker had ended; nothing is lost" >&2
-    status=0
-  fi
-  rm -f "$end"
+  mpirun_on_hosts "$out/.mpi_end.$$" "every episode was saved" -f "$HOSTFILE" -np "$WORKERS" \
+    "$PYTHON" extract.py "${seed_args[@]}" "$@" || status=$?
   exit "$status"
 fi
 

@@ -31,27 +31,10 @@ WORLDMODELS_COMMAND="NP=$NP ${HOSTFILE:+HOSTFILE=$HOSTFILE }bash gce_train.bash 
 export WORLDMODELS_COMMAND
 # train.py's defaults are the authors' flags: -o cma -n 64 -t 1 -e 16 --eval_steps 25 -s 0
 # --sigma_init 0.1
-if [[ -n "${HOSTFILE:-}" ]]; then
-  # On several hosts, mpirun can die of SIGPIPE in its own end, after the run, writing to
-  # a host's proxy that has already gone: train.py marks a finished run, and that failure
-  # is not the run's. (With SIGPIPE ignored, mpirun prints 7 lines about it instead.)
-  log_dir=log
-  args=("$@")
-  for ((k = 0; k < ${#args[@]}; k++)); do
-    case "${args[k]}" in
-      --log-dir) log_dir=${args[k + 1]-} ;;
-      --log-dir=*) log_dir=${args[k]#--log-dir=} ;;
-    esac
-  done
-  end=$log_dir/.train_end.$$
-  rm -f "$end"
+if [[ -n "${HOSTFILE:-}" ]]; then  # train.py marks a finished run (MPI's end: common.bash)
   status=0
-  WORLDMODELS_END_FILE=$end "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@" || status=$?
-  if ((status != 0)) && [[ -f $end ]]; then
-    echo "gce_train.bash: note: mpirun ended with status $status after the run had finished; nothing is lost" >&2
-    status=0
-  fi
-  rm -f "$end"
+  mpirun_on_hosts "$(flag_value --log-dir log "$@")/.train_end.$$" "the run had finished" \
+    -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@" || status=$?
   exit "$status"
 fi
 exec "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@"

@@ -15,23 +15,17 @@ import warnings
 
 import numpy as np
 
+from common import without_matplotlib
+
 
 def _import_cma():
-    """cma, imported without matplotlib: cma.s imports pyplot at start-up only to offer
-    its plots, which this project never asks of it, and that import is two thirds of the
-    start-up of every CMA-ES process. matplotlib stays importable afterwards."""
+    """cma, imported without matplotlib (common.without_matplotlib): two thirds of the
+    start-up of every CMA-ES process was cma's import of pyplot."""
     if "cma" in sys.modules:
         return sys.modules["cma"]
-    held = "matplotlib" not in sys.modules
-    if held:
-        sys.modules["matplotlib"] = None  # an ImportError inside cma, which it expects
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Could not import matplotlib")
-            import cma
-    finally:
-        if held:
-            del sys.modules["matplotlib"]
+    with without_matplotlib(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Could not import matplotlib")
+        import cma
     return cma
 
 

@@ -34,6 +34,7 @@ from common import (  # noqa: E402
     writable_folder,
 )
 from rnn.numpy_rnn import NumpyRNN  # noqa: E402
+from vae.numpy_vae import NumpyVAE  # noqa: E402
 
 
 def grid(rows: list[np.ndarray], scale: int = 2) -> Image.Image:
@@ -68,22 +69,18 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"{args.record}/: none of the episode files could be read (warnings above)")
     for path in (args.vae, args.rnn):
         existing_file(path, "weights; run gpu_jobs.bash")
-    from vae.vae import ConvVAE
-
-    vae = ConvVAE()
-    vae.load_json(args.vae)
+    vae = NumpyVAE.from_json(args.vae)
     rnn = NumpyRNN.from_json(args.rnn)
     out = writable_folder(args.out, "the figures")
 
     obs, actions = episode["obs"], episode["action"]
     picks = np.linspace(0, len(obs) - 1, args.frames).round().astype(int)
-    mu, _ = vae.encode(obs[picks].astype(np.float32) / 255.0)
+    mu, _ = vae.encode_mu_logvar(obs[picks])
     recon = to_uint8(vae.decode(mu))
     atomic_save_png(out / "vae_reconstruction.png", grid([obs[picks], recon]))
 
     rng = np.random.default_rng(args.seed)
-    z, _ = vae.encode(obs[:1].astype(np.float32) / 255.0)
-    z = np.asarray(z)
+    z, _ = vae.encode_mu_logvar(obs[:1])
     state = rnn.initial_state()
     steps = min(len(actions), args.frames * 10)
     dream = []

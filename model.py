@@ -490,14 +490,11 @@ def dream(agent: Agent, initial_z: str, tau: float, seed: int, steps: int):
 
 
 def dream_frames(agent: Agent, args, vae_path: str):
-    """(step, PIL image) of the dream, decoded by V (TensorFlow's, the one with a
-    decoder), 4 times the 64-pixel frame, with the step and temperature written on it."""
+    """(step, PIL image) of the dream, decoded by V, 4 times the 64-pixel frame, with
+    the step and temperature written on it."""
     from PIL import Image, ImageDraw
 
-    from vae.vae import ConvVAE
-
-    vae = ConvVAE()
-    vae.load_json(vae_path)
+    vae = NumpyVAE.from_json(vae_path)
     batch: list = []
 
     def decoded():

@@ -62,6 +62,19 @@ def test_numpy_encoder_matches_tensorflow(model, tmp_path):
     np.testing.assert_allclose(mu1[0], mu_np[0], atol=1e-5)
 
 
+def test_numpy_decoder_matches_tensorflow(root):
+    """On the shipped V (a random one decodes everything to a flat grey)."""
+    tf_model = ConvVAE()
+    tf_model.load_json(root / "vae/vae.json")
+    np_model = NumpyVAE.from_json(root / "vae/vae.json")
+    z = np.random.default_rng(4).standard_normal((3, 32)).astype(np.float32)
+    expected = np.asarray(tf_model.decode(z))
+    got = np_model.decode(z)
+    assert got.shape == (3, 64, 64, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert expected.std() > 0.05  # a picture, not a flat colour
+
+
 def test_dense_deconv_equals_conv2d_transpose():
     deconv = keras.layers.Conv2DTranspose(128, 5, strides=2, activation="relu")
     x = np.random.default_rng(3).standard_normal((4, 1, 1, 1024)).astype(np.float32)

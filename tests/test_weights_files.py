@@ -53,3 +53,39 @@ def test_weights_files_read_fast_give_the_json_parsers_numbers(tmp_path):
         assert _read_int_tensors(tmp_path / "w.json", small) is None, text
         with pytest.raises(UserError, match="w.json"):
             load_weights_json(tmp_path / "w.json", small, "two tensors")
+
+
+def test_a_binary_copy_gives_the_same_arrays_and_follows_the_file(tmp_path):
+    """load_weights_json(cache=True): the first read writes `.NAME.<hash>.f32` beside the
+    file, later reads give the parsed arrays bit for bit from it; a changed file gets a
+    new copy (the old one goes); where no copy can be written the file is read."""
+    (tmp_path / "vae.json").write_bytes((ROOT / "vae/vae.json").read_bytes())
+    parsed = load_weights_json(tmp_path / "vae.json", VAE_SHAPES, "V")
+    for _ in range(2):
+        got = load_weights_json(tmp_path / "vae.json", VAE_SHAPES, "V", cache=True)
+        assert all(
+            a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, parsed, strict=True)
+        )
+        assert [a.shape for a in got] == [tuple(s) for s in VAE_SHAPES]
+        copies = list(tmp_path.glob(".vae.json.*.f32"))
+        assert len(copies) == 1 and copies[0].stat().st_size == 4 * sum(a.size for a in got)
+    copies[0].write_bytes(np.zeros(sum(a.size for a in got), np.float32).tobytes())
+    got = load_weights_json(tmp_path / "vae.json", VAE_SHAPES, "V", cache=True)
+    assert not got[0].any()  # the copy is what is read
+
+    small = [(2, 3), (2,)]
+    (tmp_path / "w.json").write_text("[[[1,2,3],[4,5,-6]],[7,8]]")
+    load_weights_json(tmp_path / "w.json", small, "two tensors", cache=True)
+    first = list(tmp_path.glob(".w.json.*.f32"))
+    (tmp_path / "w.json").write_text("[[[1,2,3],[4,5,-6]],[7,9]]")
+    got = load_weights_json(tmp_path / "w.json", small, "two tensors", cache=True)
+    assert got[1][1] == np.float32(9) / WEIGHT_SCALE
+    later = list(tmp_path.glob(".w.json.*.f32"))
+    assert len(first) == len(later) == 1 and first != later
+
+    # where the copy cannot be written (here: a folder in its place), the file is read
+    later[0].unlink()
+    later[0].mkdir()
+    got = load_weights_json(tmp_path / "w.json", small, "two tensors", cache=True)
+    assert got[1][1] == np.float32(9) / WEIGHT_SCALE and later[0].is_dir()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

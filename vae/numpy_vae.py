@@ -1,7 +1,8 @@
-"""V's encoder in numpy, from `vae.json` (no TensorFlow): frames -> (mu, logvar).
+"""V in numpy, from `vae.json` (no TensorFlow): frames -> (mu, logvar), and z -> frames.
 
-Used by every rollout (extraction-free stages: model.py, train.py workers), so a
-worker starts in a fraction of a second and never touches a GPU.
+The encoder is used by every rollout (extraction-free stages: model.py, train.py
+workers), so a worker starts in a fraction of a second and never touches a GPU; the
+decoder draws the pictures (figures.py, `model.py dream`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,23 @@ def conv2d_valid(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: in
     return np.maximum(out, _zeros(out.shape, out.dtype), out=out)
 
 
+def conv2d_transpose_valid(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int):
+    """x [B,H,W,C], kernel [k,k,O,C] (Keras's Conv2DTranspose layout), 'valid' padding
+    -> conv_transpose + bias, [B, (H-1)*stride+k, (W-1)*stride+k, O]: each input pixel's
+    k x k x O patch (one matrix product for all of them) added in at stride spacing."""
+    b, h, w, c = x.shape
+    k, _, o, _ = kernel.shape
+    patches = x.reshape(b * h * w, c) @ kernel.transpose(3, 0, 1, 2).reshape(c, k * k * o)
+    patches = patches.reshape(b, h, w, k, k, o)
+    out = np.zeros((b, (h - 1) * stride + k, (w - 1) * stride + k, o), patches.dtype)
+    for p in range(k):
+        for q in range(k):
+            out[
+                :, p : p + stride * (h - 1) + 1 : stride, q : q + stride * (w - 1) + 1 : stride
+            ] += patches[:, :, :, p, q]
+    return out + bias
+
+
 @functools.lru_cache(maxsize=32)
 def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
     zeros = np.zeros(shape, dtype)
@@ -65,11 +83,13 @@ def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
 
 
 class NumpyVAE:
-    """V's encoder from a `vae.json` file."""
+    """V from a `vae.json` file."""
 
     def __init__(self, tensors: list[np.ndarray]):
         self.convs = [(tensors[2 * i], tensors[2 * i + 1]) for i in range(4)]
         self.w_mu, self.b_mu, self.w_logvar, self.b_logvar = tensors[8:12]
+        self.w_dec, self.b_dec = tensors[12:14]
+        self.deconvs = [(tensors[i], tensors[i + 1]) for i in range(14, 22, 2)]
         self.z_size = self.w_mu.shape[1]
         # For one frame (every rollout step), each bias repeated to its layer's whole
         # output: the same sums as broadcasting it, which numpy does about 2x slower.
@@ -80,7 +100,8 @@ class NumpyVAE:
 
     @classmethod
     def from_json(cls, path) -> NumpyVAE:
-        return cls(load_weights_json(path, VAE_SHAPES, "the 22 tensors of V (vae.json)"))
+        what = "the 22 tensors of V (vae.json)"
+        return cls(load_weights_json(path, VAE_SHAPES, what, cache=True))
 
     def encode_mu_logvar(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """obs: uint8 [64,64,3] or [B,64,64,3] -> (mu, logvar), float32 [B, z]."""
@@ -89,6 +110,15 @@ class NumpyVAE:
             x = conv2d_valid(x, kernel, frame_bias if len(x) == 1 else bias, 2)
         x = x.reshape(len(x), -1)
         return x @ self.w_mu + self.b_mu, x @ self.w_logvar + self.b_logvar
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """z [B, z] -> frames, float32 [B,64,64,3] in [0, 1] (ConvVAE.decode's layers:
+        dense, then transposed convolutions with ReLU, the last with a sigmoid)."""
+        x = (np.asarray(z, np.float32) @ self.w_dec + self.b_dec).reshape(-1, 1, 1, 1024)
+        for i, (kernel, bias) in enumerate(self.deconvs):
+            x = conv2d_transpose_valid(x, kernel, bias, 2)
+            x = 1.0 / (1.0 + np.exp(-x)) if i == len(self.deconvs) - 1 else np.maximum(x, 0.0)
+        return x
 
     def encode(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A sample z = mu + exp(logvar/2) * eps (SPEC "C": z is sampled, not the mean)."""

@@ -34,16 +34,26 @@ resume=()
 NP=$WORKERS bash gce_train.bash --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" \
   --log-dir "$RUN/log" "${resume[@]}"
 
-stage "7. score the best controller"
-"$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
-  --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" | tee "$RUN/score.txt"
+stage "7. score the best controller (again only when it has changed)"
+if [[ ! -s "$RUN/score.txt" || "$LOG_BASE.best.json" -nt "$RUN/score.txt" ]]; then
+  "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
+    --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" >"$RUN/.score.txt.tmp"
+  mv -f "$RUN/.score.txt.tmp" "$RUN/score.txt"
+fi
+cat "$RUN/score.txt"
 
 stage "8. progress plot, video of the agent, pictures of V and M"
 "$PYTHON" plot_training_progress.py "$LOG_BASE" --out "$RUN/progress.png"
-"$PYTHON" model.py record "$LOG_BASE.best.json" --preset tiny --vae "$RUN/vae/vae.json" \
-  --rnn "$RUN/rnn/rnn.json" --out "$RUN/agent.gif"
-"$PYTHON" figures.py --record "$RUN/record" --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" \
-  --out "$RUN/figures"
+[[ -s "$RUN/agent.gif" && "$RUN/agent.gif" -nt "$LOG_BASE.best.json" ]] ||
+  "$PYTHON" model.py record "$LOG_BASE.best.json" --preset tiny --vae "$RUN/vae/vae.json" \
+    --rnn "$RUN/rnn/rnn.json" --out "$RUN/agent.gif"
+figures=("$RUN/figures/vae_reconstruction.png" "$RUN/figures/rnn_dream.png")
+up_to_date() {  # FILE: newer than V and M
+  [[ -s "$1" && "$1" -nt "$RUN/vae/vae.json" && "$1" -nt "$RUN/rnn/rnn.json" ]]
+}
+up_to_date "${figures[0]}" && up_to_date "${figures[1]}" ||
+  "$PYTHON" figures.py --record "$RUN/record" --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" \
+    --out "$RUN/figures"
 
 stage "done in $(($(date +%s) - start)) s"
 cat <<SUMMARY

@@ -50,6 +50,7 @@ fi
 
 install_weights() {  # copy to a hidden temporary name, then rename: never half a file
   local tmp
+  cmp -s "$1" "$2" && return  # there already: its time stays, nothing made from it is redone
   tmp="$(dirname "$2")/.$(basename "$2").tmp.$$"
   mkdir -p "$(dirname "$2")"
   cp "$1" "$tmp"

@@ -14,6 +14,7 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 
 # isort: split
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,6 @@ from common import (  # noqa: E402
     ArgumentParser,
     UserError,
     add_restart_argument,
-    atomic_write_json,
     check_same_run,
     existing_file,
     import_tensorflow,
@@ -37,6 +37,7 @@ from common import (  # noqa: E402
     run_settings,
     writable_file,
     writable_folder,
+    write_text_if_changed,
 )
 from series import load_series  # noqa: E402
 
@@ -85,13 +86,14 @@ def make_batch(files: list[Path], step: int, batch_size: int, seq_len: int, seed
 
 
 def write_initial_z(files: list[Path], path: Path, count: int) -> None:
-    """[mu_list, logvar_list] of frame 0 of the first episodes, as int(v * 10000)."""
+    """[mu_list, logvar_list] of frame 0 of the first episodes, as int(v * 10000) (the
+    file is left as it is when it holds these already)."""
     mus, logvars = [], []
     for f in files[:count]:
         s = load_series(f)
         mus.append([int(v * 10000) for v in s["mu"][0].astype(np.float64)])
         logvars.append([int(v * 10000) for v in s["logvar"][0].astype(np.float64)])
-    atomic_write_json(path, [mus, logvars])
+    write_text_if_changed(path, json.dumps([mus, logvars]))
 
 
 def write_untrained(out: Path, seed: int) -> int:

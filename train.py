@@ -29,6 +29,7 @@ import numerics  # noqa: F401 - first of all: numpy's arithmetic pinned before i
 # isort: split
 
 import hashlib
+import json
 import os
 import pickle
 import shlex
@@ -47,8 +48,8 @@ from common import (
     SEED,
     ArgumentParser,
     UserError,
-    atomic_write_json,
     atomic_write_pickle,
+    atomic_write_text,
     float_at_least,
     mpi_world,
     parse_with_preset,
@@ -57,6 +58,7 @@ from common import (
     run_settings,
     under_mpi,
     writable_folder,
+    write_text_if_changed,
 )
 from env import make_env
 from es import CMAES
@@ -338,17 +340,25 @@ def log_base(args) -> Path:
     )
 
 
-def write_logs(base: Path, run: Run) -> None:
+def write_logs(base: Path, run: Run, catch_up: bool = False) -> None:
     """The checkpoint first, then the five logs: a stop between them leaves logs one
-    generation behind a checkpoint that rewrites them, never logs without a checkpoint."""
-    atomic_write_pickle(f"{base}.checkpoint.pkl", run.state())
-    atomic_write_json(f"{base}.json", [run.es.current_param().tolist()])
-    atomic_write_json(f"{base}.hist.json", run.hist)
-    atomic_write_json(f"{base}.timing.json", run.timing)
+    generation behind a checkpoint that rewrites them, never logs without a checkpoint.
+    With `catch_up` (on resume) only the logs that differ from the checkpoint are
+    written: a finished run's files stay as they are, with their times."""
+    if not catch_up:
+        atomic_write_pickle(f"{base}.checkpoint.pkl", run.state())
+    logs = {
+        "json": [run.es.current_param().tolist()],
+        "hist.json": run.hist,
+        "timing.json": run.timing,
+    }
     if run.best_params is not None:
-        atomic_write_json(f"{base}.best.json", [run.best_params.tolist(), run.best_reward])
-        atomic_write_json(f"{base}.hist_best.json", run.hist_best)
-        atomic_write_json(f"{base}.log.json", run.eval_log)
+        logs["best.json"] = [run.best_params.tolist(), run.best_reward]
+        logs["hist_best.json"] = run.hist_best
+        logs["log.json"] = run.eval_log
+    for ext, obj in logs.items():
+        write = write_text_if_changed if catch_up else atomic_write_text
+        write(f"{base}.{ext}", json.dumps(obj))
 
 
 class _CheckpointUnpickler(pickle.Unpickler):
@@ -496,7 +506,7 @@ def master(comm, agent, env, args, hosts: list[str]) -> int:
         file=sys.stderr,
     )
     if run.gen:  # logs a generation behind the checkpoint (a stop between them) caught up
-        write_logs(base, run)
+        write_logs(base, run, catch_up=True)
     bar = progress(
         initial=run.gen, total=args.generations, desc="CMA-ES", unit="gen", interval=0
     )  # in a log, a line for every generation

@@ -36,7 +36,11 @@ def test_demo_end_to_end(tmp_path):
     ):
         assert (run / name).stat().st_size > 1000, name
     # every stage skips finished work: a second run resumes and redoes nothing
+    made = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
     proc = run_script("demo.bash", env=script_env(RUN=str(run)), timeout=900)
     assert "extract worker 0: 0 new episodes" in proc.stderr
     assert "already trained" in proc.stderr and "resuming after generation 4" in proc.stderr
     assert len(json.loads(base.with_name(base.name + ".hist.json").read_text())) == 4
+    assert proc.stdout.count("average_reward") == 2  # the score, shown again
+    changed = {p for p, t in made.items() if p.stat().st_mtime_ns != t}
+    assert changed == {run / "progress.png"}, changed  # drawn again: a fraction of a second

@@ -388,10 +388,14 @@ def test_init_starts_the_search_at_a_controller(tmp_path):
 def test_logs_behind_their_checkpoint_catch_up_on_resume(weights, tmp_path, uninterrupted):
     """A stop between the checkpoint and the logs leaves the logs a generation behind;
     the same command again, even with nothing left to run, writes them from the
-    checkpoint."""
+    checkpoint. The logs that were up to date are left as they were, so that what was
+    made from them (an evaluation, a video) is not made again."""
     run_script(*train_args(weights, tmp_path, 3))
     hist = tmp_path / f"{BASE}.hist.json"
     hist.write_text(json.dumps(json.loads(hist.read_text())[:2]))
+    others = [p for p in tmp_path.glob(f"{BASE}.*") if p != hist]
+    times = {p: p.stat().st_mtime_ns for p in others}
     proc = run_script(*train_args(weights, tmp_path, 3))
     assert "resuming after generation 3" in proc.stderr
     assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
+    assert len(others) >= 6 and {p: p.stat().st_mtime_ns for p in others} == times

@@ -67,7 +67,7 @@ if ((ITERATE)); then
             else  # two world models in 3 hours: M at 2400 steps each
               round1=30 round2=40 refine=20 m2_steps=("${m_steps[@]}")
             fi ;;
-    tiny) drives=(4 200) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07
+    tiny) drives=(4 100) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07
           ((OVERNIGHT)) && refine=3 ;;
     *) echo "reproduce.bash: error: ITERATE=1 or OVERNIGHT=1 with PRESET=$PRESET: expected the laptop or tiny preset" >&2
        exit 2 ;;

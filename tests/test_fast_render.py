@@ -18,8 +18,8 @@ def actions(seed: int, kind: str) -> np.ndarray:
     return np.stack([steer, np.ones(1000), brake], axis=1)
 
 
-# whole 1000-step episodes on one track of each kind; on the others their first 400 steps
-# (past the zoom, a few bends; gymnasium's renderer costs 5 ms a step)
+# whole 1000-step episodes on one track of each kind; on the others their first 250 steps
+# (past the zoom, the first bends; gymnasium's renderer costs 5 ms a step)
 WHOLE = {0, 5}
 
 
@@ -27,7 +27,7 @@ WHOLE = {0, 5}
     "seed,kind", [(s, "random") for s in range(5)] + [(s, "steer") for s in range(5, 10)]
 )
 def test_same_observations_rewards_and_physics(seed, kind):
-    length = 1000 if seed in WHOLE else 400
+    length = 1000 if seed in WHOLE else 250
     ours = make_env(renderer="fast", max_episode_steps=length)
     theirs = make_env(renderer="gymnasium", max_episode_steps=length)
     obs_a, _ = ours.reset(seed=seed)

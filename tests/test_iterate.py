@@ -111,14 +111,14 @@ def check_round(run: Path, proc, refine_generations: int, last=None) -> None:
     assert (stages[1:] if last is proc else list(dict.fromkeys(stages[1:]))) == STAGES
 
     # V and M see every other random episode (links into record/, no copies) and the
-    # first controller's drives: 4 tracks of up to 200 frames, on seeds of their own
+    # first controller's drives: 4 tracks of up to 100 frames, on seeds of their own
     record = sorted(p.name for p in (run / "record").glob("*.npz"))
     linked = sorted(p.name for p in (r2 / "random").glob("*.npz"))
     assert len(record) == 8 and linked == record[::2]
     assert all((r2 / "random" / name).is_symlink() for name in linked)
     drives = sorted((r2 / "agent").glob("*.npz"))
     assert len(drives) == 4 and not {p.name for p in drives} & set(record)
-    assert all(len(load_episode(p)["obs"]) <= 200 for p in drives)
+    assert all(len(load_episode(p)["obs"]) <= 100 for p in drives)
     assert "extract: base seed 101" in proc.stderr
     # new weights, trained on that data, not a copy of the first round's
     for name in ("vae/vae.json", "rnn/rnn.json", "initial_z/initial_z.json"):

@@ -83,7 +83,9 @@ def test_the_evaluation_says_why_each_track_scored_what_it_did(reference):
     assert all(0 <= int(r["tiles_visited"]) <= int(r["tiles_total"]) for r in rows)
 
 
-def test_kills_at_random_moments_resume_to_the_same_result(reference, tmp_path):
+def test_kills_at_random_moments_resume_to_the_same_result(request, tmp_path):
+    """(The uninterrupted run is asked for only at the end, so that the kills go on while
+    another test process makes it.)"""
     seed = int(os.environ.get("KILL_SEED", str(time.time_ns() % 10**6)))
     print(f"KILL_SEED={seed}")
     rng = np.random.default_rng(seed)
@@ -114,6 +116,7 @@ def test_kills_at_random_moments_resume_to_the_same_result(reference, tmp_path):
     cmd, env = recipe(run)
     proc = run_script(*cmd[1:], env=env, timeout=900)
     assert "Best controller on the test tracks: average_reward" in proc.stdout
+    reference = request.getfixturevalue("reference")
     assert files(run) == files(reference)
     different = [str(rel) for rel in files(run) if not same(run, reference, rel)]
     print(f"{len(files(run))} files compared with the uninterrupted run, {len(different)} differ")

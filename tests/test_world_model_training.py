@@ -412,19 +412,20 @@ def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
     assert proc.returncode == 2 and "no.json" in proc.stderr and not (tmp_path / "v2").exists()
 
 
-def test_series_and_extract_run_again_keep_their_work(record, trained, tmp_path):
-    """series.py over series of another V stops unless --restart; extract.py again with
-    other flags adds nothing and changes no episode."""
+def test_series_and_extract_run_again_keep_their_work(record, trained, vae_reference, tmp_path):
+    """series.py over series of another V (the 2-epoch reference, not `trained`'s 1-epoch
+    one) stops unless --restart; extract.py again with other flags adds nothing and
+    changes no episode."""
     series = tmp_path / "series"
     shutil.copytree(trained / "series", series)
-    other_v = tmp_path / "v2"
-    run_script(*vae_cmd(record, other_v, 1, "--seed", "5"))
+    other_v = vae_reference / "vae.json"
+    assert other_v.read_bytes() != (trained / "tf_vae/vae.json").read_bytes()
     cmd = [
         "series.py",
         "--data",
         str(record),
         "--vae",
-        str(other_v / "vae.json"),
+        str(other_v),
         "--out",
         str(series),
     ]

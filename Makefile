@@ -28,13 +28,14 @@ laptop: $(STAMP)
 overnight: $(STAMP)
 	OVERNIGHT=1 bash reproduce.bash
 
-# the tests in TEST_WORKERS processes (pytest-xdist), each taking the next test as it frees;
-# one more than 2 cores keeps both busy while a test waits (on a shared fixture, a timeout)
+# the tests in TEST_WORKERS processes (pytest-xdist), each taking the next test as it frees
+# (the longest first: tests/conftest.py); one more than 2 cores keeps both busy while a
+# test waits (on a shared fixture, a timeout)
 TEST_WORKERS ?= 3
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist load --maxschedchunk 1 tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

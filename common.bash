@@ -33,6 +33,11 @@ if [[ -z "${PYTHON:-}" ]]; then
 fi
 MPIRUN=${MPIRUN:-$(dirname "$PYTHON")/mpirun}
 [[ -x "$MPIRUN" ]] || MPIRUN=mpirun
+# MPICH's ranks spin at full speed while they wait for a message (a worker between
+# CMA-ES rounds, a rank at the end of an evaluation); these make a waiting rank sleep
+# between polls, leaving the core to the ranks that work (Open MPI ignores them)
+export MPIR_CVAR_CH4_PROGRESS_THROTTLE=${MPIR_CVAR_CH4_PROGRESS_THROTTLE:-1}
+export MPIR_CVAR_ENABLE_HEAVY_YIELD=${MPIR_CVAR_ENABLE_HEAVY_YIELD:-1}
 
 # check_hosts HOSTFILE: every host of an MPICH host file (`host[:cores]` a line) answers:
 # mpirun starts a process there within HOST_TIMEOUT seconds (30; a second try after a

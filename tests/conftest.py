@@ -18,10 +18,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
 def script_env(**extra: str) -> dict[str, str]:
-    """Environment for running the project's scripts: the venv first on PATH, one thread."""
+    """Environment for running the project's scripts: the venv first on PATH, one thread,
+    MPI ranks that sleep while they wait (as common.bash sets them for the scripts)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.update(MPIR_CVAR_CH4_PROGRESS_THROTTLE="1", MPIR_CVAR_ENABLE_HEAVY_YIELD="1")
     env.update(extra)
     return env
 
@@ -65,6 +67,46 @@ def shared_run(tmp_path_factory, name: str, make) -> tuple[Path, subprocess.Comp
             proc = make(run)
             saved.write_text(json.dumps([proc.args, proc.returncode, proc.stdout, proc.stderr]))
     return run, subprocess.CompletedProcess(*json.loads(saved.read_text()))
+
+
+# The order the tests are handed out in (`make test`: pytest-xdist, --dist load, one test
+# at a time): the longest first, so that the last minute is short tests on every core,
+# and the shared tiny overnight run first of all, as three tests wait for it (these come
+# after the long ones, by when it is made). CPU seconds each, on a quiet 2-core machine
+# (2026-12-06); a test not named here is short.
+LONG_TESTS = {
+    "test_iterate.py::test_overnight_end_to_end": 1000,
+    "test_kill_resume.py::test_kills_at_random_moments_resume_to_the_same_result": 34,
+    "test_demo.py::test_demo_end_to_end": 32,
+    "test_world_model_training.py::test_init_starts_v_and_m_from_given_weights": 23,
+    "test_world_model_training.py::test_gpu_jobs_tiny_preset_installs_weights": 23,
+    "test_bad_input.py::test_bad_invocations_fail_in_one_line_and_write_nothing": 18,
+    "test_world_model_training.py::test_vae_resume_equals_uninterrupted": 17,
+    "test_world_model_training.py::test_vae_killed_mid_epoch_resumes": 17,
+    "test_shipped.py::test_published_score_is_the_shipped_agents": 15,
+    "test_multihost.py::test_cma_es_on_two_hosts_and_four_processes_gives_the_one_host_logs": 14,
+    "test_world_model_training.py::test_series_any_length": 13,
+    "test_world_model_training.py::test_rnn_train_resume_and_outputs": 13,
+    "test_multihost.py::test_a_host_cut_off_mid_run_costs_nothing": 11,
+    "test_iterate.py::test_overnight_stopped_with_ctrl_c_and_resumed_without_its_episodes": 10,
+    "test_iterate.py::test_iterate_end_to_end": 10,
+    "test_kill_resume.py::test_the_evaluation_says_why_each_track_scored_what_it_did": 10,
+    "test_multihost.py::test_an_extraction_that_loses_a_host_ends_and_resumes": 9,
+    "test_multihost.py::test_norender_across_hosts_prints_the_one_process_scores": 8,
+    "test_multihost.py::test_extract_over_two_hosts_writes_the_one_host_episodes": 8,
+    "test_train.py::test_the_same_command_again_resumes_and_other_settings_stop": 8,
+    "test_train.py::test_ctrl_c_under_mpirun_stops_every_rank_and_resumes": 8,
+    "test_train.py::test_failing_worker_stops_the_run_cleanly": 8,
+    "test_world_model_training.py::test_untrained_m_is_made_from_its_seed": 7,
+    "test_fast_render.py::test_same_observations_rewards_and_physics[0-random]": 7,
+    "test_fast_render.py::test_same_observations_rewards_and_physics[5-steer]": 7,
+    "test_multihost.py::test_other_code_or_weights_on_a_host_is_a_one_line_error": 7,
+    "test_train.py::test_mpirun_two_processes_writes_the_five_logs": 7,
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: -LONG_TESTS.get(item.nodeid.removeprefix("tests/"), 0))
 
 
 @pytest.fixture

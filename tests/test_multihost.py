@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script, script_env
+from conftest import ROOT, run_script, script_env, shared_run
 from multihost import Cluster
 
 from common import load_episode
@@ -48,12 +48,28 @@ def same_episodes(a, b):
         assert all(np.array_equal(x[k], y[k]) for k in x), name
 
 
-def test_extract_over_two_hosts_writes_the_one_host_episodes(cluster, tmp_path):
-    """extract.bash: 4 workers on this host, then 4 MPI ranks over 2 hosts."""
-    one, two = tmp_path / "one", tmp_path / "two"
-    cluster.run("h1", extract_command(one))
+@pytest.fixture(scope="module")
+def one_host(tmp_path_factory):
+    """The reference: extract.bash with 4 workers on this machine, made once."""
+
+    def make(out):
+        return subprocess.run(
+            ["bash", "-c", extract_command(out)],
+            cwd=ROOT,
+            env=script_env(),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+    return shared_run(tmp_path_factory, "one_host_extraction", make)[0]
+
+
+def test_extract_over_two_hosts_writes_the_one_host_episodes(cluster, one_host, tmp_path):
+    """extract.bash: 4 MPI ranks over 2 hosts write the episodes 4 workers here write."""
+    two = tmp_path / "two"
     cluster.run("h1", extract_command(two, hostfile=cluster.hostfile(2)))
-    same_episodes(one, two)
+    same_episodes(one_host, two)
 
 
 def cut_h2_during(cluster, command, started, delay, seed):
@@ -88,7 +104,7 @@ def cut_h2_during(cluster, command, started, delay, seed):
     return lines
 
 
-def test_an_extraction_that_loses_a_host_ends_and_resumes(tmp_path):
+def test_an_extraction_that_loses_a_host_ends_and_resumes(one_host, tmp_path):
     """h2's link goes down at a random moment of an extraction over two hosts: it ends
     within a bounded time with one line naming the lost rank and host, the episodes
     saved kept; with h2 gone, the same command on h1 makes only the missing episodes,
@@ -98,8 +114,6 @@ def test_an_extraction_that_loses_a_host_ends_and_resumes(tmp_path):
     print(f"CUT_SEED={seed}")
     delay = float(np.random.default_rng(seed).uniform(0.0, 1.0))
     out = tmp_path / "out"
-    one = extract_command(tmp_path / "one")  # on this machine: the reference
-    subprocess.run(["bash", "-c", one], cwd=ROOT, env=script_env(), check=True, capture_output=True)
     with Cluster(2, tmp_path / "hosts") as cluster:
         hosts = cluster.hostfile(2)
         command = extract_command(out, hostfile=hosts, extra="--rank-timeout 5")
@@ -117,7 +131,7 @@ def test_an_extraction_that_loses_a_host_ends_and_resumes(tmp_path):
         proc = cluster.run("h1", extract_command(out, hostfile=left))
         made = sum(int(n) for n in re.findall(r": (\d+) new episodes", proc.stderr))
         assert made == 12 - before, proc.stderr[-2000:]
-        same_episodes(tmp_path / "one", out)
+        same_episodes(one_host, out)
 
 
 def test_a_run_folder_one_host_cannot_write_is_a_one_line_error(tmp_path):

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script, script_env, shared_run
+from conftest import ROOT, SHARED, run_script, script_env, shared_run
 
 from common import list_episode_files
 from rnn.numpy_rnn import NumpyRNN
@@ -350,64 +350,30 @@ def weights_vector(path) -> np.ndarray:
 
 def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
     """--init: with a vanishing learning rate, training ends where it started; without it,
-    it starts from random weights, far from the given ones."""
+    it starts from random weights, far from the given ones (V: the trained tiny V; M:
+    the authors' M)."""
     given = trained / "tf_vae/vae.json"
     tiny_lr = ("--learning-rate", "1e-12")
-    run_script(*vae_cmd(record, tmp_path / "v", 1, "--init", str(given), *tiny_lr))
-    run_script(*vae_cmd(record, tmp_path / "v0", 1, *tiny_lr))
+    v = ["vae_train.py", "--data", str(record), "--epochs", "1", "--batch-size", "32", *tiny_lr]
+    run_script(*v, "--out", str(tmp_path / "v"), "--init", str(given))
+    run_script(*v, "--out", str(tmp_path / "v0"))
     start = weights_vector(given)
     assert np.allclose(weights_vector(tmp_path / "v/vae.json"), start, atol=1e-6)
     assert not np.allclose(weights_vector(tmp_path / "v0/vae.json"), start, atol=1e-2)
 
-    m = [
-        "--series",
-        str(trained / "series"),
-        "--steps",
-        "2",
-        "--batch-size",
-        "2",
-        "--seq-len",
-        "20",
-        *tiny_lr,
-    ]
-    run_script(
-        "rnn_train.py",
-        *m,
-        "--out",
-        str(tmp_path / "m0"),
-        "--initial-z",
-        str(tmp_path / "m0/initial_z.json"),
-    )
-    given = tmp_path / "m0/rnn.json"
-    run_script(
-        "rnn_train.py",
-        *m,
-        "--out",
-        str(tmp_path / "m"),
-        "--initial-z",
-        str(tmp_path / "m/initial_z.json"),
-        "--init",
-        str(given),
-        "--seed",
-        "1",
-    )
+    m = ["--series", str(trained / "series"), "--steps", "2", "--batch-size", "2"]
+    m += ["--seq-len", "20", *tiny_lr, "--seed", "1"]
+    given = SHARED / "reference/original/rnn.json"
+    for name, init in (("m", ["--init", str(given)]), ("m1", [])):
+        out = ["--out", str(tmp_path / name), "--initial-z", str(tmp_path / name / "z.json")]
+        run_script("rnn_train.py", *m, *out, *init)
     assert np.allclose(weights_vector(tmp_path / "m/rnn.json"), weights_vector(given), atol=1e-6)
-    run_script(
-        "rnn_train.py",
-        *m,
-        "--out",
-        str(tmp_path / "m1"),
-        "--initial-z",
-        str(tmp_path / "m1/initial_z.json"),
-        "--seed",
-        "1",
-    )
     assert not np.allclose(
         weights_vector(tmp_path / "m1/rnn.json"), weights_vector(given), atol=1e-2
     )
     # a missing file: a one-line error naming it, before any training
     proc = run_script(
-        *vae_cmd(record, tmp_path / "v2", 1, "--init", str(tmp_path / "no.json")), check=False
+        *v, "--out", str(tmp_path / "v2"), "--init", str(tmp_path / "no.json"), check=False
     )
     assert proc.returncode == 2 and "no.json" in proc.stderr and not (tmp_path / "v2").exists()
 

@@ -7,9 +7,16 @@ from conftest import SHARED
 
 from common import UserError
 from rnn.numpy_rnn import NumpyRNN, split_mdn
-from rnn.rnn import MDNRNN, mdn_loss
 
 AUTHORS_RNN = SHARED / "reference" / "original" / "rnn.json"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tensorflow():
+    """M in TensorFlow, imported when these tests run rather than when the suite is
+    collected: 2 s of CPU in every test process, most of which never needs it."""
+    global MDNRNN, mdn_loss
+    from rnn.rnn import MDNRNN, mdn_loss
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,20 @@
 import json
 import math
 
-import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from conftest import SHARED  # noqa: F401  (keeps sys.path set-up)
 
 from common import UserError
 from vae.numpy_vae import VAE_SHAPES, NumpyVAE, conv2d_valid
-from vae.vae import ConvVAE, Deconv1x1, vae_losses
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tensorflow():
+    """V in TensorFlow, imported when these tests run rather than when the suite is
+    collected: 2 s of CPU in every test process, most of which never needs it."""
+    global tf, keras, ConvVAE, Deconv1x1, vae_losses
+    from vae.vae import ConvVAE, Deconv1x1, keras, tf, vae_losses
 
 
 @pytest.fixture(scope="module")

@@ -64,8 +64,8 @@ TF_START_UP_LINES = (
 def without_matplotlib():
     """Imports inside see matplotlib as missing (an ImportError), unless it is loaded
     already; it stays importable afterwards. cma and Keras import pyplot at start-up
-    only to offer plots this project never asks of them, and that import costs 0.4 s
-    of CPU in every process that loads them."""
+    only to offer plots this project never asks of them, and that import costs 0.3 to
+    0.4 s of CPU in every process that loads them (BENCHMARKS.md)."""
     held = "matplotlib" not in sys.modules
     if held:
         sys.modules["matplotlib"] = None
@@ -355,7 +355,7 @@ def load_weights_json(
 
     With `cache`, through a binary copy of the tensors beside the file, named after a
     hash of its text and the shapes (`.vae.json.<hash>.f32`): every process that drives
-    the agent loads V, and its 19 MB of text take 0.3 s of CPU to read, the copy 0.03.
+    the agent loads V, and its 19 MB of text take 0.28 s to read, the copy 0.07 (BENCHMARKS.md).
     The copy is written (atomically) by the first process that reads the file; where
     it cannot be written, the file is read as without it."""
     path = existing_file(path, what)

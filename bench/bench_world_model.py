@@ -7,7 +7,11 @@
 2. peak memory of vae_train.py on two synthetic data sets 8x apart (both larger than the
    shuffle buffer); target: the larger grows peak memory by less than 10%;
 3. latency at batch 1 of V's encoder and of one M step, numpy against TensorFlow
-   (a compiled tf.function), on the same weights.
+   (a compiled tf.function), on the same weights;
+4. what every process pays to start: reading V's 19 MB vae.json from its binary copy
+   (common.load_weights_json, cache=True) against parsing the text; importing
+   TensorFlow and Keras without matplotlib (common.import_tensorflow) against a plain
+   `import keras`, CPU seconds of a fresh process each.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numerics  # noqa: E402, F401 - before numpy: the same arithmetic on every
 
 from tables import print_table  # noqa: E402
 
-from common import import_tensorflow  # noqa: E402
+from common import import_tensorflow, load_weights_json  # noqa: E402
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -34,7 +38,7 @@ import numpy as np  # noqa: E402
 
 from rnn.numpy_rnn import NumpyRNN  # noqa: E402
 from rnn.rnn import MDNRNN  # noqa: E402
-from vae.numpy_vae import NumpyVAE  # noqa: E402
+from vae.numpy_vae import VAE_SHAPES, NumpyVAE  # noqa: E402
 from vae.vae import ConvVAE, vae_losses  # noqa: E402
 
 PEAK_PROBE = """
@@ -126,7 +130,29 @@ def peak_memory_mb(data: Path, out: Path) -> float:
     return int(proc.stdout.split()[-1]) / 1024
 
 
+def import_cpu_s(code: str, repeat: int = 3) -> float:
+    """CPU seconds (user + system) of `python -c code`, the least of `repeat` runs."""
+    probe = f"{code}\nimport os; t = os.times(); print(t.user + t.system)"
+    return min(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.split()[-1]
+        )
+        for _ in range(repeat)
+    )
+
+
 def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:  # start-up costs first, on a quiet machine
+        path = Path(tmp) / "vae.json"
+        path.write_bytes((ROOT / "vae/vae.json").read_bytes())
+        shapes = [tuple(s) for s in VAE_SHAPES]
+        parse = timeit(lambda: load_weights_json(path, shapes, "V"), 5, warmup=1)
+        copy = timeit(lambda: load_weights_json(path, shapes, "V", cache=True), 5, warmup=1)
+    held = import_cpu_s("import common; common.import_tensorflow()")
+    plain = import_cpu_s("import os; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'; import keras")
+
     model = ConvVAE()
     assert vae_losses  # the training loss is the one bench 1 times
     ours = train_frames_per_s(model)
@@ -193,6 +219,18 @@ def main() -> None:
                 "M LSTM step, batch 1, numpy",
                 f"{m_np * 1e3:.3f} ms",
                 f"TensorFlow `tf.function` {m_tf * 1e3:.3f} ms (numpy {m_tf / m_np:.1f}x faster)",
+                "",
+            ],
+            [
+                "V's weights read (every process that drives the agent), from the binary copy",
+                f"{copy:.3f} s",
+                f"parsing vae.json's 19 MB of text {parse:.3f} s ({parse / copy:.1f}x)",
+                "",
+            ],
+            [
+                "TensorFlow and Keras imported without matplotlib (every V, series, M process)",
+                f"{held:.2f} CPU s",
+                f"`import keras` {plain:.2f} CPU s ({plain - held:.2f} s more)",
                 "",
             ],
         ],

@@ -11,32 +11,42 @@ import os
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
+import functools  # noqa: E402
+
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fast_render import FastCarRacing  # noqa: E402
-from raster import BilinearResize  # noqa: E402
-
-# The same environment with the faster renderer for observations (fast_render.py).
+# The same environment with the faster renderer for observations (fast_render.py),
+# loaded (with numba) when the first one is made: a script stopped by a bad argument
+# never pays for it.
 FAST_ID = "WorldModels/CarRacingFast-v3"
 if FAST_ID not in gym.registry:
     gym.register(
-        id=FAST_ID, entry_point=FastCarRacing, max_episode_steps=1000, reward_threshold=900
+        id=FAST_ID,
+        entry_point="fast_render:FastCarRacing",
+        max_episode_steps=1000,
+        reward_threshold=900,
     )
 RENDERERS = {"fast": FAST_ID, "gymnasium": "CarRacing-v3"}
 
 SCREEN_ROWS = 84  # rows 0..83 of the 96x96 frame; the rest is the indicator bar
 FRAME_SIZE = 64
 MAX_EPISODE_STEPS = 1000
-# Pillow's Image.resize((64, 64), Image.BILINEAR) of the 96x84 picture, compiled
-RESIZE = BilinearResize(SCREEN_ROWS, 96, FRAME_SIZE, FRAME_SIZE)
+
+
+@functools.cache
+def _resize():
+    """Pillow's Image.resize((64, 64), Image.BILINEAR) of the 96x84 picture, compiled."""
+    from raster import BilinearResize
+
+    return BilinearResize(SCREEN_ROWS, 96, FRAME_SIZE, FRAME_SIZE)
 
 
 def process_frame(frame: np.ndarray) -> np.ndarray:
     """96x96x3 uint8 CarRacing frame -> 64x64x3 uint8: crop the indicator bar, then
     Pillow's bilinear resize (`Image.fromarray(frame[:84]).resize((64, 64),
     Image.BILINEAR)`, the same bytes, raster.BilinearResize)."""
-    return RESIZE(np.asarray(frame)[:SCREEN_ROWS])
+    return _resize()(np.asarray(frame)[:SCREEN_ROWS])
 
 
 class CarRacingWrapper(gym.Wrapper):

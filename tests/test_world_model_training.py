@@ -66,14 +66,14 @@ def vae_cmd(record, out, epochs, *extra):
         "--batch-size",
         "32",
         "--checkpoint-every",
-        "2",
+        "3",
         *extra,
     ]
 
 
 @pytest.fixture(scope="module")
 def vae_reference(record, tmp_path_factory):
-    """An uninterrupted 2-epoch run (6 steps per epoch)."""
+    """An uninterrupted 2-epoch run (6 steps per epoch, a checkpoint every 3)."""
     make = lambda out: run_script(*vae_cmd(record, out, 2))  # noqa: E731
     return shared_run(tmp_path_factory, "vae_ref", make)[0]
 

@@ -74,6 +74,15 @@ check_hosts() {
   rm -rf "$dir"
 }
 
+# up_to_date FILE INPUT...: FILE is there, not empty, and newer than every INPUT (what
+# was made from them need not be made again).
+up_to_date() {
+  local file=$1 input
+  shift
+  [[ -s $file ]] || return 1
+  for input; do [[ $file -nt $input ]] || return 1; done
+}
+
 # flag_value FLAG DEFAULT ARGS...: the value ARGS give FLAG (`FLAG V` or `FLAG=V`, the last
 # one), else DEFAULT.
 flag_value() {

@@ -103,6 +103,14 @@ def import_tensorflow():
     return tensorflow
 
 
+def mark_job_end() -> None:
+    """Tell the script around mpirun that this job's work is done (the file named by
+    WORLDMODELS_END_FILE, which common.bash's mpirun_on_hosts watches), if there is one."""
+    end = os.environ.get("WORLDMODELS_END_FILE")
+    if end:
+        Path(end).touch()
+
+
 def under_mpi() -> bool:
     """True when started by mpirun/mpiexec (MPICH or Open MPI)."""
     return any(v in os.environ for v in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE"))
@@ -330,7 +338,6 @@ def _read_int_tensors(path: Path, shapes: list[tuple[int, ...]]) -> list[np.ndar
         return None  # other shapes, floats, or not the format at all
     if any(empty in packed for empty in (b",,", b"[,", b",]")):
         return None  # a place without a number
-    sizes = [int(np.prod(s)) for s in shapes]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # where numpy stops early: counted below
@@ -339,11 +346,20 @@ def _read_int_tensors(path: Path, shapes: list[tuple[int, ...]]) -> list[np.ndar
             )
     except ValueError:  # what it cannot read as integers
         return None
-    if len(numbers) != sum(sizes):
+    tensors = _split(numbers, shapes)
+    if tensors is None:
         return None  # a place with two numbers ("1 2", "1-2"), or a stray sign
+    return [t.astype(np.float32) / WEIGHT_SCALE for t in tensors]
+
+
+def _split(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray] | None:
+    """`flat` cut, in order, into views of these shapes; None if its length is not theirs."""
+    sizes = [int(np.prod(s)) for s in shapes]
+    if len(flat) != sum(sizes):
+        return None
     ends = np.cumsum(sizes)
     return [
-        numbers[end - size : end].reshape(shape).astype(np.float32) / WEIGHT_SCALE
+        flat[end - size : end].reshape(shape)
         for end, size, shape in zip(ends, sizes, shapes, strict=True)
     ]
 
@@ -363,15 +379,10 @@ def load_weights_json(
         return _parse_weights(path, shapes, what)
     key = hashlib.sha1(path.read_bytes() + repr([tuple(s) for s in shapes]).encode())
     copy = path.with_name(f".{path.name}.{key.hexdigest()[:16]}.f32")
-    sizes = [int(np.prod(s)) for s in shapes]
     try:
-        flat = np.fromfile(copy, np.float32)
-        if flat.size == sum(sizes):
-            ends = np.cumsum(sizes)
-            return [  # each an array of its own, as parsed
-                flat[end - size : end].reshape(shape).copy()
-                for end, size, shape in zip(ends, sizes, shapes, strict=True)
-            ]
+        tensors = _split(np.fromfile(copy, np.float32), shapes)
+        if tensors is not None:
+            return [t.copy() for t in tensors]  # each an array of its own, as parsed
     except (OSError, ValueError):
         pass
     tensors = _parse_weights(path, shapes, what)

@@ -35,7 +35,7 @@ NP=$WORKERS bash gce_train.bash --preset tiny --vae "$RUN/vae/vae.json" --rnn "$
   --log-dir "$RUN/log" "${resume[@]}"
 
 stage "7. score the best controller (again only when it has changed)"
-if [[ ! -s "$RUN/score.txt" || "$LOG_BASE.best.json" -nt "$RUN/score.txt" ]]; then
+if ! up_to_date "$RUN/score.txt" "$LOG_BASE.best.json"; then
   "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
     --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" >"$RUN/.score.txt.tmp"
   mv -f "$RUN/.score.txt.tmp" "$RUN/score.txt"
@@ -44,14 +44,12 @@ cat "$RUN/score.txt"
 
 stage "8. progress plot, video of the agent, pictures of V and M"
 "$PYTHON" plot_training_progress.py "$LOG_BASE" --out "$RUN/progress.png"
-[[ -s "$RUN/agent.gif" && "$RUN/agent.gif" -nt "$LOG_BASE.best.json" ]] ||
+up_to_date "$RUN/agent.gif" "$LOG_BASE.best.json" ||
   "$PYTHON" model.py record "$LOG_BASE.best.json" --preset tiny --vae "$RUN/vae/vae.json" \
     --rnn "$RUN/rnn/rnn.json" --out "$RUN/agent.gif"
-figures=("$RUN/figures/vae_reconstruction.png" "$RUN/figures/rnn_dream.png")
-up_to_date() {  # FILE: newer than V and M
-  [[ -s "$1" && "$1" -nt "$RUN/vae/vae.json" && "$1" -nt "$RUN/rnn/rnn.json" ]]
-}
-up_to_date "${figures[0]}" && up_to_date "${figures[1]}" ||
+weights=("$RUN/vae/vae.json" "$RUN/rnn/rnn.json")
+{ up_to_date "$RUN/figures/vae_reconstruction.png" "${weights[@]}" &&
+  up_to_date "$RUN/figures/rnn_dream.png" "${weights[@]}"; } ||
   "$PYTHON" figures.py --record "$RUN/record" --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" \
     --out "$RUN/figures"
 

@@ -38,6 +38,7 @@ from common import (
     UserError,
     atomic_savez,
     load_episode,
+    mark_job_end,
     mpi_world,
     parse_with_preset,
     progress,
@@ -145,9 +146,7 @@ class RankWatch:
         while len(self.ended) < len(self.heard):
             self._read()
             time.sleep(0.05)
-        end = os.environ.get("WORLDMODELS_END_FILE")  # extract.bash: MPI's end begins
-        if end:
-            Path(end).touch()
+        mark_job_end()  # extract.bash: MPI's end begins
 
     def _read(self) -> None:
         from mpi4py import MPI

@@ -209,7 +209,7 @@ if ((ITERATE)); then
 fi
 
 stage evaluate "the best controller on tracks it never trained on (seeds 0, 1, 2, ...)"
-if [[ ! -s "$RUN/score.txt" || "$LOG_BASE.best.json" -nt "$RUN/score.txt" ]]; then
+if ! up_to_date "$RUN/score.txt" "$LOG_BASE.best.json"; then
   "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
     --preset "$PRESET" "${WEIGHTS[@]}" --details "$RUN/tracks.csv" >"$RUN/.score.txt.tmp"
   mv -f "$RUN/.score.txt.tmp" "$RUN/score.txt"
@@ -218,7 +218,7 @@ tail -n 1 "$RUN/score.txt"
 
 stage plot_and_video "progress plot and a video of the best controller"
 "$PYTHON" plot_training_progress.py "$LOG_BASE" --out "$RUN/progress.png"
-[[ -s "$RUN/agent.gif" && "$RUN/agent.gif" -nt "$LOG_BASE.best.json" ]] ||
+up_to_date "$RUN/agent.gif" "$LOG_BASE.best.json" ||
   "$PYTHON" model.py record "$LOG_BASE.best.json" --preset "$PRESET" "${WEIGHTS[@]}" \
     --out "$RUN/agent.gif"
 

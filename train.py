@@ -51,6 +51,7 @@ from common import (
     atomic_write_pickle,
     atomic_write_text,
     float_at_least,
+    mark_job_end,
     mpi_world,
     parse_with_preset,
     progress,
@@ -545,9 +546,7 @@ def master(comm, agent, env, args, hosts: list[str]) -> int:
         f"{run.best_reward if run.best_params is not None else 'none yet'}; logs {base}.*",
         file=sys.stderr,
     )
-    end = os.environ.get("WORLDMODELS_END_FILE")  # gce_train.bash: the run has finished
-    if end:
-        Path(end).touch()
+    mark_job_end()  # gce_train.bash: the run has finished
     return 0
 
 

@@ -84,19 +84,15 @@ if [[ -n "$GENERATIONS" ]]; then
   generations=(--generations "$GENERATIONS")
 fi
 export PYTHON TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
+start=$(date +%s)
 require_writable_dir "$RUN" "the run's files"
 TIMES=$RUN/stage_times.tsv
 OPEN=$RUN/.stage_open  # "name<TAB>start": the stage running now, for a kill to leave behind
 [[ -f "$TIMES" ]] || printf 'stage\tseconds\tfinished\n' >"$TIMES"
 if [[ -f "$OPEN" ]]; then  # the last invocation was killed in that stage: its time, at least
-  IFS=$'\t' read -r killed since <"$OPEN"
-  last=$(find "$RUN" -newer "$OPEN" -printf '%T@\n' | sort -n | tail -n 1)
-  last=${last%.*}
-  printf '%s (killed)\t%d\t%s\n' "$killed" "$((${last:-$since} > since ? ${last:-$since} - since : 0))" \
-    "$(date -u -d "@${last:-$since}" +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
+  killed_stage_row "$OPEN" "$RUN" "$start" >>"$TIMES"
   rm -f "$OPEN"
 fi
-start=$(date +%s)
 stage_start=$start
 stage_name=""
 close_stage() {  # append the running stage's wall-clock (also when interrupted)

@@ -123,3 +123,26 @@ def test_kills_at_random_moments_resume_to_the_same_result(request, tmp_path):
     assert not different, f"KILL_SEED={seed}: differ from the uninterrupted run: {different}"
     times = (run / "stage_times.tsv").read_text()
     assert "(killed)" in times, times
+
+
+def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
+    """The "(killed)" line counts to the last file the stage wrote. A restart's own traces
+    are left out: the run folder's time (the restart checks it can write there) and a
+    log beside it that the restart's launcher has just written to (nohup's line)."""
+    now = int(time.time())
+    run = tmp_path / "run"
+    (run / "log").mkdir(parents=True)
+    open_file = run / ".stage_open"
+    open_file.write_text(f"cma_es\t{now - 100}\n")
+    os.utime(open_file, (now - 100, now - 100))
+    written = run / "log" / "carracing.cma.4.32.hist.json"
+    written.write_text("[]")
+    os.utime(written, (now - 40, now - 40))
+    (run / "run.log").write_text("nohup: ignoring input\n")  # written now, by the launcher
+    proc = subprocess.run(
+        ["bash", "-c", 'source common.bash && require_writable_dir "$1" run && '
+         'killed_stage_row "$1/.stage_open" "$1" "$(date +%s)"', "-", str(run)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 40))
+    assert proc.stdout == f"cma_es (killed)\t60\t{stamp}\n"

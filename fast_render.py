@@ -166,9 +166,8 @@ class FastCarRacing(cr.CarRacing):
         ):
             return  # nothing of it can touch a kept pixel
         points = raster.to_sdl(screen[None])
-        raster.draw_polygons(
-            self._pixels, points[..., 0], points[..., 1], raster.pack(self.bg_color), FIRST_KEPT_ROW
-        )
+        xs, ys = (np.ascontiguousarray(points[..., i]) for i in (0, 1))
+        raster.draw_polygons(self._pixels, xs, ys, raster.pack(self.bg_color), FIRST_KEPT_ROW)
 
     def _draw_car(self, zoom: float, translation, turn: tuple[int, float, float]) -> None:
         """gymnasium's `Car.draw(draw_particles=False)`: the same polygons in the same

@@ -10,31 +10,164 @@ polygons. What makes them faster is doing a whole list of polygons in one compil
 call, and not writing the rows that the observation never reads (`first_row`).
 
 Pixels are a [rows, cols] uint32 view of a pygame Surface in the 0x00RRGGBB layout.
+
+The compiled functions come from numba's ahead-of-time build of this file where
+`make venv` has made it (`build()`, into .compiled/, named after a hash of this file so
+that an edited file never runs old code), else from numba's just-in-time compiler and
+its cache. Both are numba's compilation of the same functions, with the same pixels;
+the build spares every process that draws numba's start, about half a second of CPU
+(BENCHMARKS.md). The built functions take exactly the types in `EXPORTS`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.machinery
+import importlib.util
 import math
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
 
 import numpy as np
-from numba import njit
+
+COMPILED = Path(__file__).resolve().parent / ".compiled"
+MODULE = "raster_" + hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:16]
+BUILT_FILE = COMPILED / (MODULE + importlib.machinery.EXTENSION_SUFFIXES[0])
+
+# The functions the build exports: their return type (numba's syntax) and their
+# arguments, each an array's (dtype, dimensions), C-contiguous, or a scalar's type.
+EXPORTS = {
+    "draw_polygons": ("void", [("uint32", 2), ("int64", 2), ("int64", 2), ("int64", 1), "int64"]),
+    "unpack_rgb": ("uint8[:, :, ::1]", [("uint32", 2), "int64"]),
+    "select_polygons": (
+        "Tuple((int64[::1], int64[:, ::1], int64[:, ::1]))",
+        [("float64", 3), ("float64", 2), ("float64", 1), "int64"]
+        + ["float64"] * 5
+        + ["int64"] * 3
+        + ["float64"],
+    ),
+    "body_points_to_screen": (
+        "float64[:, ::1]",
+        [("float32", 2), ("float32", 2), "int64"] + ["float64"] * 5,
+    ),
+    "field_to_screen": (
+        "Tuple((float64[:, ::1], boolean))",
+        [("float64", 2), "int64"] + ["float64"] * 9,
+    ),
+    "_resample_rgb": (
+        "uint8[:, :, ::1]",
+        [("uint8", 3), ("int64", 1), ("int32", 2), ("int64", 1), ("int32", 2)],
+    ),
+}
+
+
+def _signature(name: str) -> str:
+    result, args = EXPORTS[name]
+    types = [
+        a if isinstance(a, str) else f"{a[0]}[{', '.join([':'] * (a[1] - 1) + ['::1'])}]"
+        for a in args
+    ]
+    return f"{result}({', '.join(types)})"
+
+
+def _checked(function, source):
+    """The built `function` (compiled from `source`), refusing arrays of another type or
+    layout: built code would read them as if they had its own (wrong pixels, no error)."""
+    name = source.__name__
+    arrays = [
+        (i, np.dtype(a[0]), a[1]) for i, a in enumerate(EXPORTS[name][1]) if not isinstance(a, str)
+    ]
+
+    def call(*args):
+        for i, dtype, ndim in arrays:
+            a = args[i]
+            if not (
+                isinstance(a, np.ndarray)
+                and a.dtype == dtype
+                and a.ndim == ndim
+                and a.flags.c_contiguous
+            ):
+                got = (
+                    f"{a.dtype} {a.ndim}-d{'' if a.flags.c_contiguous else ' strided'}"
+                    if isinstance(a, np.ndarray)
+                    else type(a).__name__
+                )
+                raise TypeError(
+                    f"raster.{name}: argument {i + 1} must be a C-contiguous {ndim}-d "
+                    f"{dtype} array, got {got}"
+                )
+        return function(*args)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = source.__doc__
+    return call
+
+
+def _load_built():
+    """The built module when it exists for this file (and RASTER_JIT is not 1), else None."""
+    if os.environ.get("RASTER_JIT") == "1" or not BUILT_FILE.exists():
+        return None
+    spec = importlib.util.spec_from_file_location(MODULE, BUILT_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BUILT = _load_built()
+
+
+def njit(**options):
+    """numba.njit(cache=True, **options); where the build is loaded, its function of the same
+    name instead (helpers it compiled in stay plain Python, never called)."""
+    if BUILT is not None:
+        return lambda f: _checked(getattr(BUILT, f.__name__), f) if f.__name__ in EXPORTS else f
+    import numba
+
+    return numba.njit(cache=True, **options)
+
+
+def build() -> Path:
+    """Compile `EXPORTS` ahead of time into `BUILT_FILE` (needs a C compiler); old builds
+    of other versions of this file are removed. Returns the file."""
+    if BUILT is None:
+        with warnings.catch_warnings():  # numba.pycc is pending deprecation (numba is pinned)
+            warnings.simplefilter("ignore")
+            from numba.pycc import CC
+
+        COMPILED.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=COMPILED) as tmp:
+            cc = CC(MODULE)
+            cc.output_dir = tmp
+            cc.verbose = False
+            for name in EXPORTS:
+                cc.export(name, _signature(name))(globals()[name].py_func)
+            cc.compile()
+            os.replace(Path(tmp) / BUILT_FILE.name, BUILT_FILE)
+    for old in COMPILED.glob("raster_*"):
+        if old != BUILT_FILE:
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    return BUILT_FILE
+
 
 MASK32 = 0xFFFFFFFF
 LEFT, RIGHT, BOTTOM, TOP = 1, 2, 4, 8
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _int16(v: int) -> int:
     """C's (Sint16) conversion of an int: wrap to [-32768, 32767]."""
     return ((v + 32768) & 0xFFFF) - 32768
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _int32(v: int) -> int:
     return ((v + 2147483648) & MASK32) - 2147483648
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _blend_channel(dc: int, color: int, shift: int, alpha: int) -> int:
     """One channel of SDL_gfx's `_putPixelAlpha` for a 32-bit surface, in Uint32."""
     mask = 0xFF << shift
@@ -43,7 +176,7 @@ def _blend_channel(dc: int, color: int, shift: int, alpha: int) -> int:
     return (d + (((diff * alpha & MASK32) >> 8) << shift & MASK32)) & MASK32 & mask
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _put(pixels, x: int, y: int, color: int, alpha: int, first_row: int) -> None:
     """`_putPixelAlpha`: clipped to the surface; rows above first_row are not written."""
     rows, cols = pixels.shape
@@ -60,13 +193,13 @@ def _put(pixels, x: int, y: int, color: int, alpha: int, first_row: int) -> None
     )
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _put_weight(pixels, x: int, y: int, color: int, weight: int, first_row: int) -> None:
     """`pixelColorWeightNolock` for an opaque colour: alpha = 255 * weight >> 8."""
     _put(pixels, x, y, color, (255 * weight) >> 8, first_row)
 
 
-@njit(cache=True)
+@njit()
 def _hline(pixels, x1: int, x2: int, y: int, color: int, first_row: int) -> None:
     """`hlineColor` for an opaque colour."""
     rows, cols = pixels.shape
@@ -78,7 +211,7 @@ def _hline(pixels, x1: int, x2: int, y: int, color: int, first_row: int) -> None
     pixels[y, max(x1, 0) : min(x2, cols - 1) + 1] = color
 
 
-@njit(cache=True)
+@njit()
 def _vline(pixels, x: int, y1: int, y2: int, color: int, first_row: int) -> None:
     """`vlineColor` for an opaque colour."""
     rows, cols = pixels.shape
@@ -91,7 +224,7 @@ def _vline(pixels, x: int, y1: int, y2: int, color: int, first_row: int) -> None
         pixels[y, x] = color
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _encode(x: int, y: int, right: int, bottom: int) -> int:
     code = 0
     if x < 0:
@@ -105,7 +238,7 @@ def _encode(x: int, y: int, right: int, bottom: int) -> int:
     return code
 
 
-@njit(cache=True)
+@njit()
 def _clip_line(x1: int, y1: int, x2: int, y2: int, right: int, bottom: int):
     """`_clipLine` (Cohen-Sutherland with a float32 slope) against the whole surface.
     Returns (draw, x1, y1, x2, y2); the points may come back swapped, as in SDL_gfx."""
@@ -140,7 +273,7 @@ def _clip_line(x1: int, y1: int, x2: int, y2: int, right: int, bottom: int):
             y1 = 0
 
 
-@njit(cache=True)
+@njit()
 def _aaline(pixels, x1: int, y1: int, x2: int, y2: int, color: int, first_row: int) -> None:
     """`_aalineColor(..., draw_endpoint=0)`: Wu's line with a 32-bit error accumulator."""
     rows, cols = pixels.shape
@@ -195,7 +328,7 @@ def _aaline(pixels, x1: int, y1: int, x2: int, y2: int, color: int, first_row: i
             _put_weight(pixels, xx0, y0p1, color, wgt, first_row)
 
 
-@njit(cache=True)
+@njit()
 def _aapolygon(pixels, vx, vy, color: int, first_row: int) -> None:
     n = len(vx)
     for i in range(n):
@@ -203,7 +336,7 @@ def _aapolygon(pixels, vx, vy, color: int, first_row: int) -> None:
         _aaline(pixels, vx[i], vy[i], vx[j], vy[j], color, first_row)
 
 
-@njit(cache=True)
+@njit()
 def _filled_polygon(pixels, vx, vy, color: int, first_row: int, ints) -> None:
     """`filledPolygonColorMT`: scan lines between sorted 16.16 fixed-point crossings."""
     rows = pixels.shape[0]
@@ -248,7 +381,7 @@ def _filled_polygon(pixels, vx, vy, color: int, first_row: int, ints) -> None:
             _hline(pixels, xa, xb, y, color, first_row)
 
 
-@njit(cache=True)
+@njit()
 def draw_polygons(pixels, xs, ys, colors, first_row: int) -> None:
     """For each polygon in order: `gfxdraw.aapolygon` then `gfxdraw.filled_polygon`.
 
@@ -260,7 +393,7 @@ def draw_polygons(pixels, xs, ys, colors, first_row: int) -> None:
         _filled_polygon(pixels, xs[p], ys[p], colors[p], first_row, ints)
 
 
-@njit(cache=True)
+@njit()
 def unpack_rgb(pixels, rows: int):
     """A uint8 [rows, cols, 3] RGB frame from 0x00RRGGBB `pixels`: its first rows, then
     black rows up to `rows`."""
@@ -288,7 +421,7 @@ def pack(colors) -> np.ndarray:
     return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _to_screen(
     x: float, y: float, quarter: int, c: float, s: float, zoom: float, tx: float, ty: float
 ) -> tuple[float, float]:
@@ -307,7 +440,7 @@ def _to_screen(
     return rx * zoom + tx, ry * zoom + ty
 
 
-@njit(cache=True)
+@njit()
 def select_polygons(
     polys,
     centers,
@@ -361,7 +494,7 @@ def select_polygons(
     return index[:k], xs[:k], ys[:k]
 
 
-@njit(cache=True)
+@njit()
 def body_points_to_screen(
     bodies, vertices, quarter: int, c: float, s: float, zoom: float, tx: float, ty: float
 ):
@@ -379,7 +512,7 @@ def body_points_to_screen(
     return out
 
 
-@njit(cache=True)
+@njit()
 def field_to_screen(
     field,
     quarter: int,
@@ -470,7 +603,7 @@ def dense_taps(bounds: np.ndarray, kk: np.ndarray, in_size: int) -> tuple[np.nda
     return start, weights
 
 
-@njit(cache=True)
+@njit()
 def _resample_rgb(image, h_start, h_weights, v_start, v_weights):
     """ImagingResampleInner for RGB with `dense_taps` coefficients: the horizontal pass
     (each sum clipped to a byte), then the vertical pass on its rows."""

@@ -151,6 +151,9 @@ def main() -> None:
         parse = timeit(lambda: load_weights_json(path, shapes, "V"), 5, warmup=1)
         copy = timeit(lambda: load_weights_json(path, shapes, "V", cache=True), 5, warmup=1)
     held = import_cpu_s("import common; common.import_tensorflow()")
+    first_frame = "from env import make_env; make_env().reset(seed=1)"
+    built = import_cpu_s(first_frame)
+    jit = import_cpu_s(f"import os; os.environ['RASTER_JIT'] = '1'; {first_frame}")
     plain = import_cpu_s("import os; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'; import keras")
 
     model = ConvVAE()
@@ -225,6 +228,14 @@ def main() -> None:
                 "V's weights read (every process that drives the agent), from the binary copy",
                 f"{copy:.3f} s",
                 f"parsing vae.json's 19 MB of text {parse:.3f} s ({parse / copy:.1f}x)",
+                "",
+            ],
+            [
+                "A new process's first frame, the renderer built ahead of time (every process "
+                "that drives the agent; `make venv`: raster.build)",
+                f"{built:.2f} CPU s",
+                f"numba's cached compilation (`RASTER_JIT=1`) {jit:.2f} CPU s "
+                f"({jit - built:.2f} s more)",
                 "",
             ],
             [

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import run_script, script_env
 
 from env import make_env
 from fast_render import rotate
@@ -264,11 +265,54 @@ def test_raster_draws_what_gfxdraw_draws(first_row):
         points = raster.to_sdl(polys)
         raster.draw_polygons(
             pygame.surfarray.pixels2d(ours).T,
-            points[..., 0],
-            points[..., 1],
+            np.ascontiguousarray(points[..., 0]),
+            np.ascontiguousarray(points[..., 1]),
             raster.pack(colors),
             first_row,
         )
         expected = pygame.surfarray.array3d(theirs)[:, first_row:]
         got = pygame.surfarray.array3d(ours)[:, first_row:]
         assert np.array_equal(got, expected), f"trial {trial}: pixels differ"
+
+
+EPISODE = """
+import hashlib, sys
+import numpy as np
+from env import make_env
+import raster
+digest = hashlib.sha1()
+env = make_env(max_episode_steps=300)
+obs, _ = env.reset(seed=3)
+for action in np.random.default_rng(3).uniform([-1, 0, 0], [1, 1, 1], (300, 3)):
+    digest.update(obs.tobytes())
+    obs, reward, *_ = env.step(action)
+    digest.update(np.float64(reward).tobytes())
+print(raster.BUILT is not None, "numba" in sys.modules, digest.hexdigest())
+"""
+
+
+def test_the_build_draws_what_numba_draws_and_starts_without_numba():
+    """The renderer built ahead of time (`make venv`: raster.build) is what a process loads,
+    without numba, and its observations and rewards over 300 steps are those of numba's
+    just-in-time compilation of the same functions (RASTER_JIT=1)."""
+    built, jit = (
+        run_script("-c", EPISODE, env=script_env(**extra)).stdout.split()
+        for extra in ({}, {"RASTER_JIT": "1"})
+    )
+    assert built[:2] == ["True", "False"], "raster.py was not built: run make venv"
+    assert jit[:2] == ["False", "True"]
+    assert built[2] == jit[2]
+
+
+def test_the_build_refuses_arrays_it_would_misread():
+    """Built code reads an array as the type it was built for: anything else is an error,
+    not wrong pixels."""
+    import raster
+
+    assert raster.BUILT is not None, "raster.py was not built: run make venv"
+    pixels = np.zeros((10, 10), np.uint32)
+    points = np.zeros((1, 4, 2), np.int64)
+    with pytest.raises(TypeError, match="argument 2 must be a C-contiguous 2-d int64 array"):
+        raster.draw_polygons(pixels, points[..., 0], points[..., 1], np.zeros(1, np.int64), 0)
+    with pytest.raises(TypeError, match="argument 1 must be a C-contiguous 2-d uint32"):
+        raster.unpack_rgb(pixels.astype(np.int64), 10)

@@ -140,9 +140,18 @@ def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
     os.utime(written, (now - 40, now - 40))
     (run / "run.log").write_text("nohup: ignoring input\n")  # written now, by the launcher
     proc = subprocess.run(
-        ["bash", "-c", 'source common.bash && require_writable_dir "$1" run && '
-         'killed_stage_row "$1/.stage_open" "$1" "$(date +%s)"', "-", str(run)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            "bash",
+            "-c",
+            'source common.bash && require_writable_dir "$1" run && '
+            'killed_stage_row "$1/.stage_open" "$1" "$(date +%s)"',
+            "-",
+            str(run),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 40))
     assert proc.stdout == f"cma_es (killed)\t60\t{stamp}\n"

@@ -55,13 +55,6 @@ MPIRUN=${MPIRUN:-$(dirname "$PYTHON")/mpirun}
 export MPIR_CVAR_CH4_PROGRESS_THROTTLE=${MPIR_CVAR_CH4_PROGRESS_THROTTLE:-1}
 export MPIR_CVAR_ENABLE_HEAVY_YIELD=${MPIR_CVAR_ENABLE_HEAVY_YIELD:-1}
 
-# run_mpirun ARGS...: mpirun with SIGPIPE ignored. MPICH's mpiexec writes to its hosts'
-# proxies as they end; under load it may write to one that has just closed and be
-# killed by SIGPIPE, with nothing printed (3 starts in 240 of `mpirun -np 1 true` on two
-# hosts of a loaded 2-core machine; none in 240 with SIGPIPE ignored). Ignored, the
-# write fails and mpiexec goes on.
-run_mpirun() { (trap '' PIPE && exec "$MPIRUN" "$@"); }
-
 # check_hosts HOSTFILE: every host of an MPICH host file (`host[:cores]` a line) answers:
 # mpirun starts a process there within HOST_TIMEOUT seconds (30; a second try after a
 # failed one), all hosts at once;
@@ -78,7 +71,12 @@ check_hosts() {
     host=${host//[[:space:]]/}
     [[ -z $host ]] && continue
     {  # twice: a start that fails once on a busy host is not a host that is gone
-      trap '' PIPE  # as run_mpirun; timeout keeps it for mpirun
+      # SIGPIPE ignored: mpiexec writes to the proxies as they end, and `true` ends at
+      # once; under load it may write to one just closed and be killed by SIGPIPE with
+      # nothing printed (3 probes in 240 on two hosts of a loaded 2-core machine; none
+      # in 240 with it ignored, where the write fails and mpiexec goes on). A job's
+      # mpirun keeps SIGPIPE: at its end, mpirun_on_hosts makes such a death a note.
+      trap '' PIPE
       timeout "${HOST_TIMEOUT:-30}" "$MPIRUN" -hosts "$host" -np 1 true ||
         timeout "${HOST_TIMEOUT:-30}" "$MPIRUN" -hosts "$host" -np 1 true || {
         echo "exit status $?"
@@ -124,7 +122,7 @@ flag_value() {
 
 # mpirun_on_hosts END DONE MPIRUN_ARGS...: mpirun over HOSTFILE's hosts, whose rank 0
 # touches END (WORLDMODELS_END_FILE) once the job's work is done, DONE saying what that
-# work is. After that, MPI's own end may fail (mpirun stopped by an error, writing to a
+# work is. After that, MPI's own end may fail (mpirun killed by SIGPIPE, writing to a
 # host's proxy already gone): a one-line note, status 0. Or it may wait for ever on a
 # host lost meanwhile: END_TIMEOUT seconds (60) after END, mpirun is stopped, and
 # check_hosts names that host; otherwise a one-line error, status 3. Any other end is
@@ -134,7 +132,7 @@ mpirun_on_hosts() {
   shift 2
   rm -f "$end"
   trap '' INT
-  WORLDMODELS_END_FILE=$end run_mpirun "$@" &
+  WORLDMODELS_END_FILE=$end "$MPIRUN" "$@" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     if [[ -f $end ]] && (($(date +%s) - $(stat -c %Y "$end") > ${END_TIMEOUT:-60})); then

@@ -36,7 +36,7 @@ NP=$WORKERS bash gce_train.bash --preset tiny --vae "$RUN/vae/vae.json" --rnn "$
 
 stage "7. score the best controller (again only when it has changed)"
 if ! up_to_date "$RUN/score.txt" "$LOG_BASE.best.json"; then
-  run_mpirun -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
+  "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
     --preset tiny --vae "$RUN/vae/vae.json" --rnn "$RUN/rnn/rnn.json" >"$RUN/.score.txt.tmp"
   mv -f "$RUN/.score.txt.tmp" "$RUN/score.txt"
 fi

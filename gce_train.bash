@@ -37,5 +37,4 @@ if [[ -n "${HOSTFILE:-}" ]]; then  # train.py marks a finished run (MPI's end: c
     -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@" || status=$?
   exit "$status"
 fi
-trap '' PIPE  # as common.bash: run_mpirun
 exec "$MPIRUN" -np "$NP" "${hosts[@]}" "$PYTHON" train.py "$@"

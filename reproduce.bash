@@ -206,7 +206,7 @@ fi
 
 stage evaluate "the best controller on tracks it never trained on (seeds 0, 1, 2, ...)"
 if ! up_to_date "$RUN/score.txt" "$LOG_BASE.best.json"; then
-  run_mpirun -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
+  "$MPIRUN" -np "$WORKERS" "$PYTHON" model.py norender "$LOG_BASE.best.json" \
     --preset "$PRESET" "${WEIGHTS[@]}" --details "$RUN/tracks.csv" >"$RUN/.score.txt.tmp"
   mv -f "$RUN/.score.txt.tmp" "$RUN/score.txt"
 fi

@@ -1,4 +1,6 @@
+import contextlib
 import fcntl
+import io
 import json
 import os
 import subprocess
@@ -67,6 +69,41 @@ def shared_run(tmp_path_factory, name: str, make) -> tuple[Path, subprocess.Comp
             proc = make(run)
             saved.write_text(json.dumps([proc.args, proc.returncode, proc.stdout, proc.stderr]))
     return run, subprocess.CompletedProcess(*json.loads(saved.read_text()))
+
+
+def run_in_process(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`run_script(script, args...)` for a TensorFlow script (vae_train.py, series.py,
+    rnn_train.py) run in this test process: its main(), as `python script` runs it, with
+    its output caught. TensorFlow then starts once per test process rather than once per
+    run (about 5 s of CPU for a tiny V run of its own, more than the training). The weights
+    are the same bytes: test_vae_killed_mid_epoch_resumes compares a run started as a
+    process of its own with one made here."""
+    import importlib
+
+    from common import run_main
+
+    module = importlib.import_module(Path(args[0]).stem)
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = list(args)  # the program name in its messages
+    try:
+        with (
+            contextlib.chdir(ROOT),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                code = run_main(module.main, list(args[1:]))
+            except SystemExit as e:  # argparse's errors
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally:
+        sys.argv = argv
+    proc = subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(
+            f"{' '.join(args)} failed ({code}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+    return proc
 
 
 # The order the tests are handed out in (`make test`: pytest-xdist, --dist load, one test

@@ -7,7 +7,7 @@ import shlex
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script
+from conftest import ROOT, run_in_process
 from test_shipped import check_logs, published_rewards
 
 from common import UserError, read_json
@@ -102,7 +102,7 @@ def test_untrained_m_is_what_its_command_makes(tmp_path):
     """log/untrained_m/rnn.json is `rnn_train.py --untrained --seed 0`'s output, to the
     last stored digit: TensorFlow's initializers run on its own kernels for the CPU (not
     pinned, docs/guide.md), so a handful of the 422k weights may round the other way."""
-    run_script("rnn_train.py", "--untrained", "--seed", "0", "--out", str(tmp_path))
+    run_in_process("rnn_train.py", "--untrained", "--seed", "0", "--out", str(tmp_path))
     shipped = ROOT / "log/untrained_m/rnn.json"
     made, published = stored_weights(tmp_path / "rnn.json"), stored_weights(shipped)
     assert made.shape == published.shape == (422368,)

@@ -1,4 +1,5 @@
-"""V and M training scripts run as subprocesses on tiny data."""
+"""V and M training scripts on tiny data: run in this process (conftest.run_in_process),
+as processes of their own where a test kills one, and through gpu_jobs.bash."""
 
 import json
 import shutil
@@ -8,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED, run_script, script_env, shared_run
+from conftest import ROOT, SHARED, run_in_process, run_script, script_env, shared_run
 
 from common import list_episode_files
 from rnn.numpy_rnn import NumpyRNN
@@ -32,7 +33,7 @@ def trained(record, tmp_path_factory):
 
 
 def train_v_and_series(record, base):
-    run_script(
+    run_in_process(
         "vae_train.py",
         "--data",
         str(record),
@@ -43,7 +44,7 @@ def train_v_and_series(record, base):
         "--batch-size",
         "32",
     )
-    return run_script(
+    return run_in_process(
         "series.py",
         "--data",
         str(record),
@@ -74,7 +75,7 @@ def vae_cmd(record, out, epochs, *extra):
 @pytest.fixture(scope="module")
 def vae_reference(record, tmp_path_factory):
     """An uninterrupted 2-epoch run (6 steps per epoch, a checkpoint every 3)."""
-    make = lambda out: run_script(*vae_cmd(record, out, 2))  # noqa: E731
+    make = lambda out: run_in_process(*vae_cmd(record, out, 2))  # noqa: E731
     return shared_run(tmp_path_factory, "vae_ref", make)[0]
 
 
@@ -83,12 +84,12 @@ def log_steps(path):
 
 
 def test_vae_resume_equals_uninterrupted(record, vae_reference, tmp_path):
-    run_script(*vae_cmd(record, tmp_path, 1))  # stops after epoch 1 ...
-    proc = run_script(*vae_cmd(record, tmp_path, 2))  # ... and goes on
+    run_in_process(*vae_cmd(record, tmp_path, 1))  # stops after epoch 1 ...
+    proc = run_in_process(*vae_cmd(record, tmp_path, 2))  # ... and goes on
     assert "resuming at step 6" in proc.stderr
     assert (vae_reference / "vae.json").read_text() == (tmp_path / "vae.json").read_text()
     assert log_steps(tmp_path / "vae_log.csv") == list(range(1, 13))
-    proc = run_script(*vae_cmd(record, tmp_path, 2))
+    proc = run_in_process(*vae_cmd(record, tmp_path, 2))
     assert "already trained" in proc.stderr
     check_v_run_again(record, tmp_path)
 
@@ -101,16 +102,16 @@ def check_v_run_again(record, v):
     """Over a finished V: other settings than the checkpoint's, or weights without a
     checkpoint, are a one-line error that changes nothing; --restart starts over."""
     kept = tree(v)
-    proc = run_script(*vae_cmd(record, v, 2, "--seed", "3"), check=False)
+    proc = run_in_process(*vae_cmd(record, v, 2, "--seed", "3"), check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert f"{v / 'checkpoint.npz'}: a run made with --seed 0 (this command: 3)" in proc.stderr
     assert "add --restart" in proc.stderr and tree(v) == kept
     (v / "checkpoint.npz").rename(v / "saved.npz")
-    proc = run_script(*vae_cmd(record, v, 2), check=False)
+    proc = run_in_process(*vae_cmd(record, v, 2), check=False)
     assert proc.returncode == 2 and "without their checkpoint" in proc.stderr
     (v / "saved.npz").rename(v / "checkpoint.npz")
     assert tree(v) == kept
-    proc = run_script(*vae_cmd(record, v, 1, "--seed", "3", "--restart"))
+    proc = run_in_process(*vae_cmd(record, v, 1, "--seed", "3", "--restart"))
     assert "starting" in proc.stderr and tree(v)["vae.json"] != kept["vae.json"]
 
 
@@ -124,14 +125,14 @@ def test_vae_killed_mid_epoch_resumes(record, vae_reference, tmp_path):
     proc.wait()
     assert (tmp_path / "checkpoint.npz").exists()
     NumpyVAE.from_json(tmp_path / "vae.json")  # the weights on disk are whole
-    proc = run_script(*vae_cmd(record, tmp_path, 2))
+    proc = run_in_process(*vae_cmd(record, tmp_path, 2))
     assert "resuming at step" in proc.stderr
     assert (tmp_path / "vae.json").read_text() == (vae_reference / "vae.json").read_text()
     assert log_steps(tmp_path / "vae_log.csv") == list(range(1, 13))
 
 
 def test_vae_nan_stops_and_keeps_weights(record, tmp_path):
-    proc = run_script(*vae_cmd(record, tmp_path, 1, "--learning-rate", "1e12"), check=False)
+    proc = run_in_process(*vae_cmd(record, tmp_path, 1, "--learning-rate", "1e12"), check=False)
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
     assert "loss became" in last
@@ -149,7 +150,7 @@ def test_vae_skips_corrupt_episode(record, tmp_path):
     for f in list_episode_files(record)[:2]:
         (data / f.name).write_bytes(f.read_bytes())
     (data / "999.npz").write_bytes(b"not a zip")
-    proc = run_script(
+    proc = run_in_process(
         "vae_train.py",
         "--data",
         str(data),
@@ -161,7 +162,7 @@ def test_vae_skips_corrupt_episode(record, tmp_path):
         "32",
     )
     assert "999.npz" in proc.stderr and "warning" in proc.stderr
-    proc = run_script(
+    proc = run_in_process(
         "vae_train.py", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "v2"), check=False
     )
     assert proc.returncode == 2 and "no episode files" not in proc.stdout
@@ -182,7 +183,7 @@ def test_series_any_length(trained, record, tmp_path):
         obs=np.zeros((37, 64, 64, 3), np.uint8),
         action=np.zeros((37, 3), np.float16),
     )
-    run_script(
+    run_in_process(
         "series.py",
         "--data",
         str(data),
@@ -197,7 +198,7 @@ def test_series_any_length(trained, record, tmp_path):
     assert s["mu"].shape == (37, 32)
     np.testing.assert_allclose(s["mu"][0], s["mu"][36], atol=1e-3)  # same frame, same code
     # several data folders (random and agent episodes): every episode of each is encoded
-    run_script(
+    run_in_process(
         "series.py",
         "--data",
         str(record),
@@ -234,14 +235,14 @@ def rnn_cmd(series, out, steps):
 
 def test_rnn_train_resume_and_outputs(trained, tmp_path):
     series = trained / "series"
-    run_script(*rnn_cmd(series, tmp_path / "a", 6))
-    assert "already trained" in run_script(*rnn_cmd(series, tmp_path / "a", 6)).stderr
+    run_in_process(*rnn_cmd(series, tmp_path / "a", 6))
+    assert "already trained" in run_in_process(*rnn_cmd(series, tmp_path / "a", 6)).stderr
     kept = tree(tmp_path / "a")
-    proc = run_script(*rnn_cmd(series, tmp_path / "a", 6), "--seq-len", "20", check=False)
+    proc = run_in_process(*rnn_cmd(series, tmp_path / "a", 6), "--seq-len", "20", check=False)
     assert proc.returncode == 2 and "--seq-len 30 (this command: 20)" in proc.stderr
     assert tree(tmp_path / "a") == kept
-    run_script(*rnn_cmd(series, tmp_path / "b", 3))
-    proc = run_script(*rnn_cmd(series, tmp_path / "b", 6))
+    run_in_process(*rnn_cmd(series, tmp_path / "b", 3))
+    proc = run_in_process(*rnn_cmd(series, tmp_path / "b", 6))
     assert "resuming at step 3" in proc.stderr
     assert (tmp_path / "a/rnn.json").read_text() == (tmp_path / "b/rnn.json").read_text()
     NumpyRNN.from_json(tmp_path / "a/rnn.json")
@@ -253,17 +254,17 @@ def test_rnn_train_resume_and_outputs(trained, tmp_path):
         float(r.split(",")[1]) for r in (tmp_path / "a/rnn_log.csv").read_text().splitlines()[1:]
     ]
     assert len(losses) == 6 and all(np.isfinite(losses))
-    proc = run_script(*rnn_cmd(series, tmp_path / "a", 2), "--seq-len", "20", "--restart")
+    proc = run_in_process(*rnn_cmd(series, tmp_path / "a", 2), "--seq-len", "20", "--restart")
     assert "starting" in proc.stderr
 
 
 def test_rnn_train_needs_series(tmp_path):
-    proc = run_script(*rnn_cmd(tmp_path / "empty", tmp_path / "o", 2), check=False)
+    proc = run_in_process(*rnn_cmd(tmp_path / "empty", tmp_path / "o", 2), check=False)
     assert proc.returncode == 2 and "no series files" in proc.stderr
 
 
 def test_figures(trained, record, tmp_path):
-    run_script(*rnn_cmd(trained / "series", tmp_path / "m", 2))
+    run_in_process(*rnn_cmd(trained / "series", tmp_path / "m", 2))
     run_script(
         "figures.py",
         "--record",
@@ -318,7 +319,7 @@ def test_untrained_m_is_made_from_its_seed(tmp_path):
     """rnn_train.py --untrained: M's initial weights, the same file for the same seed, with
     no series needed; another seed gives other weights."""
     for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
-        proc = run_script(
+        proc = run_in_process(
             "rnn_train.py",
             "--untrained",
             "--seed",
@@ -355,8 +356,8 @@ def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
     given = trained / "tf_vae/vae.json"
     tiny_lr = ("--learning-rate", "1e-12")
     v = ["vae_train.py", "--data", str(record), "--epochs", "1", "--batch-size", "32", *tiny_lr]
-    run_script(*v, "--out", str(tmp_path / "v"), "--init", str(given))
-    run_script(*v, "--out", str(tmp_path / "v0"))
+    run_in_process(*v, "--out", str(tmp_path / "v"), "--init", str(given))
+    run_in_process(*v, "--out", str(tmp_path / "v0"))
     start = weights_vector(given)
     assert np.allclose(weights_vector(tmp_path / "v/vae.json"), start, atol=1e-6)
     assert not np.allclose(weights_vector(tmp_path / "v0/vae.json"), start, atol=1e-2)
@@ -366,13 +367,13 @@ def test_init_starts_v_and_m_from_given_weights(record, trained, tmp_path):
     given = SHARED / "reference/original/rnn.json"
     for name, init in (("m", ["--init", str(given)]), ("m1", [])):
         out = ["--out", str(tmp_path / name), "--initial-z", str(tmp_path / name / "z.json")]
-        run_script("rnn_train.py", *m, *out, *init)
+        run_in_process("rnn_train.py", *m, *out, *init)
     assert np.allclose(weights_vector(tmp_path / "m/rnn.json"), weights_vector(given), atol=1e-6)
     assert not np.allclose(
         weights_vector(tmp_path / "m1/rnn.json"), weights_vector(given), atol=1e-2
     )
     # a missing file: a one-line error naming it, before any training
-    proc = run_script(
+    proc = run_in_process(
         *v, "--out", str(tmp_path / "v2"), "--init", str(tmp_path / "no.json"), check=False
     )
     assert proc.returncode == 2 and "no.json" in proc.stderr and not (tmp_path / "v2").exists()
@@ -396,10 +397,10 @@ def test_series_and_extract_run_again_keep_their_work(record, trained, vae_refer
         str(series),
     ]
     kept = tree(series)
-    proc = run_script(*cmd, check=False)
+    proc = run_in_process(*cmd, check=False)
     assert proc.returncode == 2 and "encoded by another V" in proc.stderr
     assert "--restart" in proc.stderr and tree(series) == kept
-    proc = run_script(*cmd, "--restart")
+    proc = run_in_process(*cmd, "--restart")
     assert "encoding every episode again" in proc.stderr and tree(series) != kept
 
     episodes = tmp_path / "record"

@@ -2,10 +2,8 @@
 
 import json
 
-import nbformat
 import pytest
 from conftest import ROOT, SHARED, run_script, script_env
-from nbclient import NotebookClient
 
 AUTHORS_BASE = SHARED / "reference/original/carracing.cma.16.64"
 
@@ -38,6 +36,11 @@ def tiny_log(weights, tmp_path_factory):
 
 
 def run_notebook(log_base):
+    # imported here, not at collection: nbformat's validator loads jsonschema, whose
+    # format checks build 38 grammars (about 2 s of CPU in every test process)
+    import nbformat
+    from nbclient import NotebookClient
+
     nb = nbformat.read(ROOT / "plot_training_progress.ipynb", as_version=4)
     assert nb.cells[0].source.rstrip().endswith('LOG_BASE = "log/carracing.cma.16.64"')
     nb.cells[0].source += f"\nLOG_BASE = {str(log_base)!r}"

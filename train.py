@@ -260,12 +260,14 @@ RUN_FLAGS = {
 
 def fingerprint(args) -> dict[str, str]:
     """sha1 of the project's code this process runs and of the weights it read, by path:
-    every host of a run must have the same."""
+    every host of a run must have the same. Code is its Python files: raster.py's build
+    (.compiled/, made on each host by `make venv`) draws what raster.py draws."""
     root = Path(__file__).resolve().parent
     files = {
         Path(m.__file__).resolve()
         for m in list(sys.modules.values())
         if getattr(m, "__file__", None)
+        and m.__file__.endswith(".py")
         and Path(m.__file__).resolve().is_relative_to(root)
         and ".venv" not in Path(m.__file__).parts
     }

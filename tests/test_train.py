@@ -399,3 +399,17 @@ def test_logs_behind_their_checkpoint_catch_up_on_resume(weights, tmp_path, unin
     assert "resuming after generation 3" in proc.stderr
     assert without_seconds(logs(tmp_path)) == without_seconds(uninterrupted)
     assert len(others) >= 6 and {p: p.stat().st_mtime_ns for p in others} == times
+
+
+def test_fingerprint_covers_the_code_not_the_renderers_build():
+    """Hosts compare raster.py, not the build each host's `make venv` made of it (its bytes
+    may differ with the host's C compiler; its pixels do not: test_fast_render)."""
+    from types import SimpleNamespace
+
+    import raster
+    import train
+
+    assert raster.BUILT is not None, "raster.py was not built: run make venv"
+    printed = train.fingerprint(SimpleNamespace(vae=None, rnn=None, init=None))
+    assert "raster.py" in printed and "train.py" in printed
+    assert not [name for name in printed if not name.endswith(".py")]

@@ -21,7 +21,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 # The renderer's compiled functions, built ahead of time (raster.py: build, about 15 s):
-# every process that draws then starts half a second sooner. Without a C compiler
+# every process that draws then starts 0.33 CPU s sooner (BENCHMARKS.md). Without a C compiler
 # numba compiles them at first use instead, with the same pixels.
 $(RASTER): raster.py $(STAMP)
 	RASTER_JIT=1 $(VENV)/bin/python -c "import raster; print('built', raster.build())" || \

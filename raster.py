@@ -15,7 +15,7 @@ The compiled functions come from numba's ahead-of-time build of this file where
 `make venv` has made it (`build()`, into .compiled/, named after a hash of this file so
 that an edited file never runs old code), else from numba's just-in-time compiler and
 its cache. Both are numba's compilation of the same functions, with the same pixels;
-the build spares every process that draws numba's start, about half a second of CPU
+the build spares every process that draws numba's start, 0.33 s of CPU
 (BENCHMARKS.md). The built functions take exactly the types in `EXPORTS`.
 """
 

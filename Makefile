@@ -54,4 +54,4 @@ bench: $(STAMP) $(RASTER)
 	bash bench/run_all.bash
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .compiled

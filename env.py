@@ -17,7 +17,7 @@ import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 # The same environment with the faster renderer for observations (fast_render.py),
-# loaded (with numba) when the first one is made: a script stopped by a bad argument
+# loaded (with its compiled code) when the first one is made: a script stopped by a bad argument
 # never pays for it.
 FAST_ID = "WorldModels/CarRacingFast-v3"
 if FAST_ID not in gym.registry:

@@ -43,7 +43,7 @@ VAE, RNN = ROOT / "vae/vae.json", ROOT / "rnn/rnn.json"
 def agent_steps_per_s(agent: Agent, seeds: list[int], frames: int, renderer: str = "fast"):
     """Steps/s of the agent's rollouts, and the actions it took (for the baseline)."""
     env = make_env(max_episode_steps=frames, renderer=renderer)
-    # warm up (numba's cached code loads on the first frame drawn): not timed
+    # warm up (the renderer's compiled code loads on the first frame drawn): not timed
     agent.rollout(env, np.random.default_rng(0), seed=0, max_steps=5)
     actions: list[list[np.ndarray]] = []
     step = env.step

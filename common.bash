@@ -26,20 +26,22 @@ require_writable_dir() {
   rm -f "$probe"
 }
 
-# killed_stage_row OPEN DIR START: the stage_times.tsv line for a stage whose script was
-# killed outright. OPEN holds "name<TAB>start"; the stage's time runs to the newest file
-# written under DIR since then. Only files count (a folder's time moves when a script
-# checks it can write there), and none from the 2 s before START, when the next
-# invocation began (a launcher's line in a log beside them, such as nohup's).
+# killed_stage_row OPEN DIR START [PAUSED]: the stage_times.tsv line for a stage whose
+# script was killed outright. OPEN holds "name<TAB>start"; the stage's time runs to the
+# newest file written under DIR since then, less PAUSED seconds (tools/pause.py). Only
+# files count (a folder's time moves when a script checks it can write there), and none
+# from the 2 s before START, when the next invocation began (a launcher's line in a log
+# beside them, such as nohup's), nor tools/pause.py's.
 killed_stage_row() {
-  local open=$1 dir=$2 start=$3 name since last
+  local open=$1 dir=$2 start=$3 paused=${4:-0} name since last ran
   IFS=$'\t' read -r name since <"$open"
-  last=$(find "$dir" -type f -newer "$open" ! -newermt "@$((start - 2))" -printf '%T@\n' |
-    sort -n | tail -n 1)
+  last=$(find "$dir" -type f -newer "$open" ! -newermt "@$((start - 2))" ! -name pauses.tsv \
+    ! -name .stage_paused ! -name .paused_since -printf '%T@\n' | sort -n | tail -n 1)
   last=${last%.*}
   last=${last:-$since}
-  printf '%s (killed)\t%d\t%s\n' "$name" "$((last > since ? last - since : 0))" \
-    "$(date -u -d "@$last" +%Y-%m-%dT%H:%M:%SZ)"
+  ran=$((last - since - paused))
+  printf '%s (killed)\t%d\t%s\t%d\n' "$name" "$((ran > 0 ? ran : 0))" \
+    "$(date -u -d "@$last" +%Y-%m-%dT%H:%M:%SZ)" "$paused"
 }
 
 # The project's Python (the venv's when there is one, unless PYTHON is set) and the

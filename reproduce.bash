@@ -27,10 +27,11 @@
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
-# wall-clock is appended to $RUN/stage_times.tsv (one line per stage per invocation,
+# running time is appended to $RUN/stage_times.tsv (one line per stage per invocation,
 # so the sum over lines is the recipe's total): an interrupted stage is marked so, and
 # a stage killed outright (SIGKILL, a crash, a reboot) is written when the script next
-# starts, marked "(killed)", with its time up to the last file it wrote.
+# starts, marked "(killed)", with its time up to the last file it wrote. A pause made
+# with tools/pause.py is taken out of its stage's time (the `paused` column).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -88,20 +89,27 @@ start=$(date +%s)
 require_writable_dir "$RUN" "the run's files"
 TIMES=$RUN/stage_times.tsv
 OPEN=$RUN/.stage_open  # "name<TAB>start": the stage running now, for a kill to leave behind
-[[ -f "$TIMES" ]] || printf 'stage\tseconds\tfinished\n' >"$TIMES"
+PAUSED=$RUN/.stage_paused  # seconds the stage running now was paused (tools/pause.py)
+[[ -f "$TIMES" ]] || printf 'stage\tseconds\tfinished\tpaused\n' >"$TIMES"
 if [[ -f "$OPEN" ]]; then  # the last invocation was killed in that stage: its time, at least
-  killed_stage_row "$OPEN" "$RUN" "$start" >>"$TIMES"
+  killed_stage_row "$OPEN" "$RUN" "$start" "$(cat "$PAUSED" 2>/dev/null || echo 0)" >>"$TIMES"
   rm -f "$OPEN"
 fi
+rm -f "$PAUSED" "$RUN/.paused_since"  # a pause the kill cut short
+echo $$ >"$RUN/.recipe_pid"  # for tools/pause.py
 stage_start=$start
 stage_name=""
-close_stage() {  # append the running stage's wall-clock (also when interrupted)
-  [[ -n "$stage_name" ]] && printf '%s\t%d\t%s\n' "$stage_name$1" \
-    "$(($(date +%s) - stage_start))" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
-  [[ -n "$stage_name" ]] && rm -f "$OPEN"
+close_stage() {  # append the running stage's time, pauses taken out (also when interrupted)
+  local paused
+  if [[ -n "$stage_name" ]]; then
+    paused=$(cat "$PAUSED" 2>/dev/null || echo 0)
+    printf '%s\t%d\t%s\t%d\n' "$stage_name$1" "$(($(date +%s) - stage_start - paused))" \
+      "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$paused" >>"$TIMES"
+    rm -f "$OPEN" "$PAUSED"
+  fi
   stage_name=""
 }
-trap 'close_stage " (interrupted)"' EXIT
+trap 'close_stage " (interrupted)"; rm -f "$RUN/.recipe_pid"' EXIT
 trap 'exit 130' INT TERM HUP
 stage() {  # close the previous stage's timing, open the next one
   close_stage ""
@@ -222,7 +230,7 @@ close_stage ""
 round2_line=""
 ((ITERATE)) && round2_line=$'\n  round2/                 the second round: agent/, random/, V and M, log/'
 echo
-echo "=== done in $(($(date +%s) - start)) s this time; wall-clock of every stage, all runs:"
+echo "=== done in $(($(date +%s) - start)) s this time; running time of every stage, all runs:"
 awk -F'\t' 'NR > 1 { sub(/ \((interrupted|killed)\)$/, "", $1); t[$1] += $2; all += $2
              if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
      END { for (i = 1; i <= n; i++) printf "  %-15s %7.1f min\n", order[i], t[order[i]] / 60

@@ -165,6 +165,9 @@ CASES = [
     ("plot_training_progress.py {d}/hist/r --against {d}/hist/r --labels a --out {out}/p.png", {}),
     ("figures.py --record {d}/rec --vae {vae} --rnn " + RNN + " --frames 0 --out {out}", {}),
     ("figures.py --record {d}/rec --vae {vae} --rnn " + RNN + " --tau 0 --out {out}", {}),
+    # pausing a recipe: none runs in that folder
+    ("tools/pause.py {d}/rec stop", {}),
+    ("tools/pause.py {d}/rec cont", {}),
     # whole pipelines
     ("demo.bash", {"RUN": "{out}/run", "SEED": "x"}),
     ("demo.bash", {"RUN": "{out}/run", "WORKERS": "0"}),

@@ -66,11 +66,21 @@ def test_overnight_stopped_with_ctrl_c_and_resumed_without_its_episodes(overnigh
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the recipe ended before the second round's CMA-ES"
+    # paused for 2 s (tools/pause.py), which its stage's time leaves out
+    run_script("tools/pause.py", str(run), "stop")
+    time.sleep(2)
+    run_script("tools/pause.py", str(run), "cont")
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
     assert proc.wait(timeout=120) != 0
     times = (run / "stage_times.tsv").read_text()
     assert "cma_es_2 (interrupted)" in times, times
     assert "refine" not in times, times
+    row = [line.split("\t") for line in times.splitlines() if line.startswith("cma_es_2")][0]
+    assert int(row[3]) >= 2, row
+    pauses = (run / "pauses.tsv").read_text().splitlines()
+    assert len(pauses) == 2 and pauses[1].endswith("\tcma_es_2"), pauses
+    assert not (run / ".recipe_pid").exists()
+    (run / "pauses.tsv").unlink()  # this run's own record, which the uninterrupted one lacks
 
     gone = ["record", "series", "tf_vae", "tf_rnn", "round2/agent", "round2/random"]
     gone += ["round2/series", "round2/tf_vae", "round2/tf_rnn"]

@@ -126,9 +126,10 @@ def test_kills_at_random_moments_resume_to_the_same_result(request, tmp_path):
 
 
 def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
-    """The "(killed)" line counts to the last file the stage wrote. A restart's own traces
-    are left out: the run folder's time (the restart checks it can write there) and a
-    log beside it that the restart's launcher has just written to (nohup's line)."""
+    """The "(killed)" line counts to the last file the stage wrote, less its pauses. A
+    restart's own traces are left out: the run folder's time (the restart checks it can
+    write there) and a log beside it that the restart's launcher has just written to
+    (nohup's line); so are the pause tool's files."""
     now = int(time.time())
     run = tmp_path / "run"
     (run / "log").mkdir(parents=True)
@@ -139,12 +140,15 @@ def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
     written.write_text("[]")
     os.utime(written, (now - 40, now - 40))
     (run / "run.log").write_text("nohup: ignoring input\n")  # written now, by the launcher
+    for name in ("pauses.tsv", ".stage_paused"):  # tools/pause.py's, after a 15 s pause
+        (run / name).write_text("15\n")
+        os.utime(run / name, (now - 10, now - 10))
     proc = subprocess.run(
         [
             "bash",
             "-c",
             'source common.bash && require_writable_dir "$1" run && '
-            'killed_stage_row "$1/.stage_open" "$1" "$(date +%s)"',
+            'killed_stage_row "$1/.stage_open" "$1" "$(date +%s)" 15',
             "-",
             str(run),
         ],
@@ -154,4 +158,4 @@ def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
         check=True,
     )
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 40))
-    assert proc.stdout == f"cma_es (killed)\t60\t{stamp}\n"
+    assert proc.stdout == f"cma_es (killed)\t45\t{stamp}\t15\n"

@@ -90,9 +90,10 @@ require_writable_dir "$RUN" "the run's files"
 TIMES=$RUN/stage_times.tsv
 OPEN=$RUN/.stage_open  # "name<TAB>start": the stage running now, for a kill to leave behind
 PAUSED=$RUN/.stage_paused  # seconds the stage running now was paused (tools/pause.py)
+paused_seconds() { cat "$PAUSED" 2>/dev/null || echo 0; }
 [[ -f "$TIMES" ]] || printf 'stage\tseconds\tfinished\tpaused\n' >"$TIMES"
 if [[ -f "$OPEN" ]]; then  # the last invocation was killed in that stage: its time, at least
-  killed_stage_row "$OPEN" "$RUN" "$start" "$(cat "$PAUSED" 2>/dev/null || echo 0)" >>"$TIMES"
+  killed_stage_row "$OPEN" "$RUN" "$start" "$(paused_seconds)" >>"$TIMES"
   rm -f "$OPEN"
 fi
 rm -f "$PAUSED" "$RUN/.paused_since"  # a pause the kill cut short
@@ -102,7 +103,7 @@ stage_name=""
 close_stage() {  # append the running stage's time, pauses taken out (also when interrupted)
   local paused
   if [[ -n "$stage_name" ]]; then
-    paused=$(cat "$PAUSED" 2>/dev/null || echo 0)
+    paused=$(paused_seconds)
     printf '%s\t%d\t%s\t%d\n' "$stage_name$1" "$(($(date +%s) - stage_start - paused))" \
       "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$paused" >>"$TIMES"
     rm -f "$OPEN" "$PAUSED"

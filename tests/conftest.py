@@ -47,12 +47,18 @@ def run_script(
         env=env or script_env(),
         **kwargs,
     )
-    if check and proc.returncode != 0:
+    if check:
+        succeeded(proc, args)
+    return proc
+
+
+def succeeded(proc: subprocess.CompletedProcess, args) -> None:
+    """An AssertionError with the end of its output unless `proc` (running `args`) exited 0."""
+    if proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(args)} failed ({proc.returncode}):\n"
             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         )
-    return proc
 
 
 def shared_run(tmp_path_factory, name: str, make) -> tuple[Path, subprocess.CompletedProcess]:
@@ -99,10 +105,8 @@ def run_in_process(*args: str, check: bool = True) -> subprocess.CompletedProces
     finally:
         sys.argv = argv
     proc = subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
-    if check and code != 0:
-        raise AssertionError(
-            f"{' '.join(args)} failed ({code}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
+    if check:
+        succeeded(proc, args)
     return proc
 
 

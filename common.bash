@@ -124,7 +124,8 @@ flag_value() {
 
 # mpirun_on_hosts END DONE MPIRUN_ARGS...: mpirun over HOSTFILE's hosts, whose rank 0
 # touches END (WORLDMODELS_END_FILE) once the job's work is done, DONE saying what that
-# work is. After that, MPI's own end may fail (mpirun killed by SIGPIPE, writing to a
+# work is. A rank that aborts the job writes why to END.error (WORLDMODELS_ERROR_FILE),
+# printed here once mpirun has ended: the abort may cut the hosts' output short. After that, MPI's own end may fail (mpirun killed by SIGPIPE, writing to a
 # host's proxy already gone): a one-line note, status 0. Or it may wait for ever on a
 # host lost meanwhile: END_TIMEOUT seconds (60) after END, mpirun is stopped, and
 # check_hosts names that host; otherwise a one-line error, status 3. Any other end is
@@ -132,9 +133,9 @@ flag_value() {
 mpirun_on_hosts() {
   local end=$1 done=$2 pid status=0
   shift 2
-  rm -f "$end"
+  rm -f "$end" "$end.error"
   trap '' INT
-  WORLDMODELS_END_FILE=$end "$MPIRUN" "$@" &
+  WORLDMODELS_END_FILE=$end WORLDMODELS_ERROR_FILE=$end.error "$MPIRUN" "$@" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     if [[ -f $end ]] && (($(date +%s) - $(stat -c %Y "$end") > ${END_TIMEOUT:-60})); then
@@ -147,6 +148,10 @@ mpirun_on_hosts() {
     sleep 0.5
   done
   wait "$pid" || status=$?
+  if [[ -f $end.error ]]; then
+    cat "$end.error" >&2
+    rm -f "$end.error"
+  fi
   if ((status != 0)) && [[ -f $end ]]; then
     echo "$(basename "$0"): note: mpirun ended with status $status, but $done: nothing is lost" >&2
     status=0

@@ -42,12 +42,12 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; finished work is kept, run again to resume", file=sys.stderr)
+        line = f"{prog}: interrupted; finished work is kept, run again to resume"
         if under_mpi() and "mpi4py.MPI" in sys.modules:
             # The other ranks may be waiting in a collective call that will never complete:
             # end them all now. Every file is renamed into place whole, so none is broken.
-            sys.stderr.flush()
-            sys.modules["mpi4py.MPI"].COMM_WORLD.Abort(130)
+            abort_job(sys.modules["mpi4py.MPI"].COMM_WORLD, 130, line)
+        print(line, file=sys.stderr)
         return 130
 
 
@@ -109,6 +109,21 @@ def mark_job_end() -> None:
     end = os.environ.get("WORLDMODELS_END_FILE")
     if end:
         Path(end).touch()
+
+
+def abort_job(comm, code: int, line: str) -> None:
+    """Say why in one line, then end every rank of the job (and mpirun) with
+    MPI_Abort(code). Over several hosts the line goes to the file WORLDMODELS_ERROR_FILE
+    names, which common.bash's mpirun_on_hosts prints once mpirun has ended: the abort may
+    end MPI's forwarding of the hosts' output before a line printed just ahead of it got
+    through (seen: a lost host's run ended with no line at all)."""
+    error = os.environ.get("WORLDMODELS_ERROR_FILE")
+    if error:
+        atomic_write_text(error, line + "\n")
+    else:
+        print(line, file=sys.stderr, flush=True)
+    comm.Abort(code)
+    os._exit(code)  # should Abort come back, with a host gone
 
 
 def under_mpi() -> bool:

@@ -36,6 +36,7 @@ from common import (
     ArgumentParser,
     EpisodeError,
     UserError,
+    abort_job,
     atomic_savez,
     load_episode,
     mark_job_end,
@@ -164,16 +165,14 @@ class RankWatch:
         if lost:
             host = self.hosts[lost[0]]
             ranks = ", ".join(str(r) for r in lost if self.hosts[r] == host)
-            print(
+            abort_job(
+                self.comm,
+                3,
                 f"extract.py: error: rank{'s' if ',' in ranks else ''} {ranks} on host {host} "
                 f"reported no episode for {self.timeout:.0f} s: lost (its host down, or its "
                 "process gone); every episode saved is kept: run the same command again on "
                 "the hosts left to make the missing ones",
-                file=sys.stderr,
-                flush=True,
             )
-            self.comm.Abort(3)
-            os._exit(3)  # should Abort come back, with a host gone
 
 
 def random_policy_episode(env, seed: int, max_frames: int) -> tuple[np.ndarray, np.ndarray]:

@@ -48,6 +48,7 @@ from common import (
     SEED,
     ArgumentParser,
     UserError,
+    abort_job,
     atomic_write_pickle,
     atomic_write_text,
     float_at_least,
@@ -686,8 +687,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     except RankLost as e:
         stopped = True
-        print(f"train.py: error: {e}", file=sys.stderr, flush=True)
-        comm.Abort(3)  # every other rank, and mpirun, end with it
+        abort_job(comm, 3, f"train.py: error: {e}")  # every other rank, and mpirun, end with it
     finally:
         if not stopped:  # every worker leaves its loop, whatever else happened
             for request in [

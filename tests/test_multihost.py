@@ -236,6 +236,31 @@ def test_other_code_or_weights_on_a_host_is_a_one_line_error(tmp_path):
             assert not log.exists() or not list(log.iterdir())
 
 
+def test_a_rank_that_ends_the_job_on_two_hosts_has_its_line_printed(cluster, tmp_path):
+    """A rank that ends a job over two hosts (a lost rank, Ctrl-C) says why in one line,
+    and the line gets out, every time: MPI's abort can cut the hosts' output short (a line
+    printed to stderr just before MPI_Abort was lost in 3 runs of 15), so under
+    mpirun_on_hosts the line goes through a file, printed once mpirun has ended."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import time\n"
+        "from common import abort_job, mpi_world\n"
+        "comm = mpi_world()\n"
+        "if comm.Get_rank() == 0:\n"
+        "    abort_job(comm, 3, 'probe.py: error: why')\n"
+        "time.sleep(60)\n"
+    )
+    hosts = cluster.hostfile(1)
+    command = (
+        f"source common.bash && HOSTFILE={hosts} PYTHONPATH=. mpirun_on_hosts "
+        f"{tmp_path}/end 'done' -f {hosts} -np 2 {PYTHON} {probe}"
+    )
+    for _ in range(10):
+        proc = cluster.run("h1", command, check=False)
+        assert proc.returncode != 0 and proc.stderr.count("probe.py: error: why") == 1, proc
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["probe.py"]
+
+
 def test_a_host_that_does_not_answer_is_a_one_line_error(cluster, tmp_path):
     """A host file naming a host that does not answer: gce_train.bash stops before any
     work, with one line naming it."""

@@ -21,9 +21,9 @@
 #
 # OVERNIGHT=1 (laptop and tiny presets; into runs/overnight by default) is ITERATE=1 sized
 # for one night on 2 cores (at most 8 hours at 590 agent steps/s a core, the slowest CPU
-# measured): 40 first-round generations with M at 2400 steps, V and M again with M at the
-# preset's 7200 steps, 40 generations from zero, and 30 refinement generations with 8
-# episodes a member (docs/pipeline.md says why).
+# measured): the chain that made the shipped agent, as one command. 40 first-round
+# generations, V and M again (M at 2400 steps both times), 70 generations from zero, and
+# 30 refinement generations with 8 episodes a member (docs/pipeline.md says why).
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's
@@ -63,10 +63,11 @@ if ((ITERATE)); then
   # second-round and refinement generations, and the refinement's episodes and step size.
   case "$PRESET" in
     laptop) drives=(200 1000) refine_episodes=8 refine_sigma=0.07 m_steps=(--steps 2400)
-            if ((OVERNIGHT)); then  # 8 hours: the second M at the preset's steps, more generations
-              round1=40 round2=40 refine=30
-            else  # two world models in 3 hours: M at 2400 steps each
-              round1=30 round2=40 refine=20 m2_steps=("${m_steps[@]}")
+            m2_steps=("${m_steps[@]}")  # M at 2400 steps in both rounds
+            if ((OVERNIGHT)); then  # 8 hours: more generations in every CMA-ES stage
+              round1=40 round2=70 refine=30
+            else  # two world models in 3 hours
+              round1=30 round2=40 refine=20
             fi ;;
     tiny) drives=(4 100) round1=4 round2=4 refine=2 refine_episodes=2 refine_sigma=0.07
           ((OVERNIGHT)) && refine=3 ;;

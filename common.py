@@ -642,12 +642,14 @@ def list_episode_files(data_dir: str | os.PathLike | Sequence[str | os.PathLike]
 
 
 def load_episode(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read one episode: `obs` uint8 [T,64,64,3] and `action` [T,3]; EpisodeError if bad."""
+    """Read one episode: `obs` uint8 [T,64,64,3], `action` [T,3] and, where it was
+    recorded (not in the authors' files), `reward` float32 [T]; EpisodeError if bad."""
     try:
         with np.load(path) as data:
             if "obs" not in data or "action" not in data:
                 raise EpisodeError(f"{path}: missing array 'obs' or 'action'")
             obs, action = data["obs"], data["action"]
+            reward = data["reward"] if "reward" in data else None
     except EpisodeError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
@@ -660,7 +662,12 @@ def load_episode(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise EpisodeError(f"{path}: action is {list(action.shape)}, expected [{len(obs)},3]")
     if len(obs) == 0:
         raise EpisodeError(f"{path}: empty episode")
-    return {"obs": obs, "action": action.astype(np.float32)}
+    episode = {"obs": obs, "action": action.astype(np.float32)}
+    if reward is not None:
+        if reward.shape != (len(obs),):
+            raise EpisodeError(f"{path}: reward is {list(reward.shape)}, expected [{len(obs)}]")
+        episode["reward"] = reward.astype(np.float32)
+    return episode
 
 
 def iter_episodes(files: list[Path]) -> Iterator[tuple[Path, dict[str, np.ndarray]]]:

@@ -175,33 +175,41 @@ class RankWatch:
             )
 
 
-def random_policy_episode(env, seed: int, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """One episode of the authors' random policy; obs[t] is the frame seen before action[t]."""
+def random_policy_episode(
+    env, seed: int, max_frames: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One episode of the authors' random policy: obs[t] is the frame seen before action[t],
+    reward[t] the reward that followed it."""
     rng = np.random.default_rng(seed)
     scale = rng.uniform(0.0, 0.01)
     weight = rng.standard_cauchy((Z_SIZE, 3)) * scale  # rows for h multiply h = 0
     bias = rng.standard_cauchy(3) * scale
     obs, _ = env.reset(seed=seed)
-    frames, actions = [], []
+    frames, actions, rewards = [], [], []
     for _ in range(max_frames):
         z = rng.standard_normal(Z_SIZE)
         action = squash_action(np.tanh(z @ weight + bias))
         frames.append(obs)
         actions.append(action)
-        obs, _, terminated, truncated, _ = env.step(action)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        rewards.append(reward)
         if terminated or truncated:
             break
-    return np.stack(frames), np.asarray(actions, dtype=np.float16)
+    return np.stack(frames), np.asarray(actions, dtype=np.float16), np.asarray(rewards, np.float32)
 
 
-def agent_episode(agent: Agent, env, seed: int, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
+def agent_episode(
+    agent: Agent, env, seed: int, max_frames: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One episode of a trained agent on the track of `seed`, z sampled from V with a
-    generator of the same seed; obs[t] is the frame seen before action[t]."""
+    generator of the same seed; obs[t] is the frame seen before action[t], reward[t] the
+    reward that followed it."""
     steps: list = []
     agent.rollout(env, np.random.default_rng(seed), seed=seed, max_steps=max_frames, record=steps)
     return (
-        np.stack([obs for obs, _ in steps]),
-        np.asarray([action for _, action in steps], dtype=np.float16),
+        np.stack([obs for obs, _, _ in steps]),
+        np.asarray([action for _, action, _ in steps], dtype=np.float16),
+        np.asarray([reward for _, _, reward in steps], dtype=np.float32),
     )
 
 
@@ -307,10 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for seed in bar:
         if agent is None:
-            obs, action = random_policy_episode(env, seed, args.max_frames)
+            obs, action, reward = random_policy_episode(env, seed, args.max_frames)
         else:
-            obs, action = agent_episode(agent, env, seed, args.max_frames)
-        atomic_savez(out_dir / f"{seed}.npz", obs=obs, action=action)
+            obs, action, reward = agent_episode(agent, env, seed, args.max_frames)
+        atomic_savez(out_dir / f"{seed}.npz", obs=obs, action=action, reward=reward)
         frames_total += len(obs)
         bar.set_postfix(fps=f"{frames_total / (time.perf_counter() - start):.0f}")
         if watch:

@@ -148,8 +148,8 @@ class Agent:
 
         `early_stop` N > 0 ends the episode after N consecutive steps of negative reward
         (no new tile): a training shortcut, off in the paper's loop and in evaluations.
-        `record`, a list, receives (observation, action) of every step: the frame the
-        agent saw and what it did (extract.py --controller).
+        `record`, a list, receives (observation, action, reward) of every step: the frame
+        the agent saw, what it did and the reward that followed (extract.py --controller).
         """
         obs, _ = env.reset(seed=seed)
         state = self.rnn.initial_state()
@@ -158,9 +158,10 @@ class Agent:
         while t < max_steps:
             z = self.vae.encode(obs, rng)
             action = self.controller.action(z, state[0])
-            if record is not None:
-                record.append((obs, action))
+            seen = obs
             obs, reward, terminated, truncated, _ = env.step(action)
+            if record is not None:
+                record.append((seen, action, reward))
             if uses_h:
                 state = self.rnn.step(z, action[None].astype(np.float32), state)
             total += reward

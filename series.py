@@ -40,10 +40,13 @@ Z_SIZE = 32
 
 
 def load_series(path: Path) -> dict[str, np.ndarray]:
-    """One episode's series; ValueError (naming the file) if it is not one."""
+    """One episode's series (and its `reward`, where the episode recorded one); ValueError
+    (naming the file) if it is not one."""
     try:
         with np.load(path) as data:
             series = {k: data[k] for k in SERIES_KEYS}
+            if "reward" in data:
+                series["reward"] = data["reward"]
     except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way
         raise ValueError(f"{path}: not a series file with mu, logvar, action ({e})") from None
     mu, logvar, action = (series[k] for k in SERIES_KEYS)
@@ -53,6 +56,8 @@ def load_series(path: Path) -> dict[str, np.ndarray]:
             f"{path}: mu {list(mu.shape)}, logvar {list(logvar.shape)}, action "
             f"{list(action.shape)}; expected [T,{Z_SIZE}], [T,{Z_SIZE}], [T,3]"
         )
+    if "reward" in series and series["reward"].shape != (n,):
+        raise ValueError(f"{path}: reward {list(series['reward'].shape)}; expected [{n}]")
     return series
 
 
@@ -104,12 +109,14 @@ def main(argv: list[str] | None = None) -> int:
             mu, logvar = model.encode(x)
             mus.append(np.asarray(mu))
             logvars.append(np.asarray(logvar))
+        rewards = {"reward": episode["reward"]} if "reward" in episode else {}
         atomic_savez(
             out / path.name,
             compress=False,
             mu=np.concatenate(mus).astype(np.float16),
             logvar=np.concatenate(logvars).astype(np.float16),
             action=episode["action"].astype(np.float16),
+            **rewards,
         )
     if encoded + done == 0:
         raise UserError(

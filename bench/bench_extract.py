@@ -51,8 +51,8 @@ def ours_steps_per_s(seeds: list[int], frames: int, out: Path) -> float:
     env = make_env(full_episode=True, max_episode_steps=frames)
     steps, start = 0, time.perf_counter()
     for seed in seeds:
-        obs, action = random_policy_episode(env, seed, frames)
-        atomic_savez(out / f"{seed}.npz", obs=obs, action=action)
+        obs, action, reward = random_policy_episode(env, seed, frames)
+        atomic_savez(out / f"{seed}.npz", obs=obs, action=action, reward=reward)
         steps += len(obs)
     return steps / (time.perf_counter() - start)
 

@@ -9,19 +9,30 @@ import pytest
 from conftest import ROOT, run_script, script_env
 
 from common import UserError, iter_episodes, list_episode_files, load_episode
-from env import make_env
+from env import make_env, squash_action
 from extract import episode_seeds, random_policy_episode
 from model import Agent, load_controller_params
 
 SHIPPED = ("log/carracing.cma.8.32.best.json", "vae/vae.json", "rnn/rnn.json")
 
 
-def test_random_policy_actions_in_range():
+def test_random_policy_actions_in_range_and_its_rewards_the_envs():
     env = make_env(full_episode=True, max_episode_steps=60)
     for seed in (1, 2, 3):
-        obs, action = random_policy_episode(env, seed, 60)
+        obs, action, reward = random_policy_episode(env, seed, 60)
         assert obs.shape == (60, 64, 64, 3) and obs.dtype == np.uint8
         assert action.shape == (60, 3) and action.dtype == np.float16
+        assert reward.shape == (60,) and reward.dtype == np.float32
+        env.reset(seed=seed)  # the same actions, unrounded, step by step: the same rewards
+        rng = np.random.default_rng(seed)
+        scale = rng.uniform(0.0, 0.01)
+        weight, bias = rng.standard_cauchy((32, 3)) * scale, rng.standard_cauchy(3) * scale
+        again = [
+            env.step(squash_action(np.tanh(rng.standard_normal(32) @ weight + bias)))[1]
+            for _ in range(60)
+        ]
+        np.testing.assert_array_equal(reward, np.asarray(again, np.float32))
+        assert reward[0] > 0 > reward[-1]  # the first step visits the first tile; then -0.1
         assert np.all(np.abs(action[:, 0]) <= 1)
         assert np.all((action[:, 1] >= 0) & (action[:, 1] <= 1))
         assert np.all((action[:, 2] >= 0) & (action[:, 2] <= 1))
@@ -52,7 +63,7 @@ def test_extract_writes_episode_files(tmp_path):
     assert [int(f.stem) for f in files] == sorted(episode_seeds(11, 2))
     for f in files:
         with np.load(f) as data:
-            assert set(data.files) == {"obs", "action"}
+            assert set(data.files) == {"obs", "action", "reward"}
             assert data["obs"].dtype == np.uint8 and data["obs"].shape == (25, 64, 64, 3)
             assert data["action"].dtype == np.float16 and data["action"].shape == (25, 3)
     # obs[0] is the reset frame of the episode's seed
@@ -109,11 +120,14 @@ def test_extract_with_a_trained_controller(tmp_path):
         seed, episode, steps = int(f.stem), load_episode(f), []
         agent.rollout(env, np.random.default_rng(seed), seed=seed, max_steps=120, record=steps)
         assert episode["obs"].shape == (120, 64, 64, 3)
-        np.testing.assert_array_equal(episode["obs"], np.stack([o for o, _ in steps]))
+        np.testing.assert_array_equal(episode["obs"], np.stack([o for o, _, _ in steps]))
         np.testing.assert_array_equal(
-            episode["action"], np.asarray([a for _, a in steps], np.float16)
+            episode["action"], np.asarray([a for _, a, _ in steps], np.float16)
         )
-        _, random_action = random_policy_episode(env, seed, 120)
+        np.testing.assert_array_equal(
+            episode["reward"], np.asarray([r for _, _, r in steps], np.float32)
+        )
+        _, random_action, _ = random_policy_episode(env, seed, 120)
         assert not np.array_equal(episode["action"], random_action)
     env.close()
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, SHARED, run_in_process, run_script, script_env, shared_run
 
-from common import list_episode_files
+from common import list_episode_files, load_episode
 from rnn.numpy_rnn import NumpyRNN
 from series import load_series
 from vae.numpy_vae import NumpyVAE
@@ -175,6 +175,8 @@ def test_series_any_length(trained, record, tmp_path):
     s = load_series(series[0])
     assert s["mu"].dtype == np.float16 and s["mu"].shape == (48, 32)
     assert s["logvar"].shape == (48, 32) and s["action"].shape == (48, 3)
+    recorded = load_episode(list_episode_files(record)[0])["reward"]
+    np.testing.assert_array_equal(s["reward"], recorded)  # the episode's rewards, carried
     # an episode of another length, encoded in several chunks
     data = tmp_path / "rec"
     data.mkdir()
@@ -195,7 +197,7 @@ def test_series_any_length(trained, record, tmp_path):
         "10",
     )
     s = load_series(tmp_path / "s/5.npz")
-    assert s["mu"].shape == (37, 32)
+    assert s["mu"].shape == (37, 32) and "reward" not in s  # none recorded (the authors' files)
     np.testing.assert_allclose(s["mu"][0], s["mu"][36], atol=1e-3)  # same frame, same code
     # several data folders (random and agent episodes): every episode of each is encoded
     run_in_process(

@@ -76,8 +76,8 @@ def drive(agent: Agent, drives: int, seed: int, max_steps: int):
             record=record,
             on_step=speed_recorder(env, speed),
         )
-        frames.append(np.array([obs for obs, _ in record]))
-        actions.append(np.array([a for _, a in record], np.float32))
+        frames.append(np.array([obs for obs, _, _ in record]))
+        actions.append(np.array([a for _, a, _ in record], np.float32))
         speeds.append(np.array(speed))
     env.close()
     return frames, actions, speeds

@@ -1,0 +1,91 @@
+"""M's reward head, for training the controller in M's dream (opt-in, not in the paper).
+
+The paper trains C in the dream only for VizDoom, where M also predicts the episode's end;
+CarRacing's reward is not predicted there. This head predicts it from what the dream has:
+the reward of step t from [z_t, h_{t+1}, a_t, 1], where h_{t+1} is M's state after it read
+z_t and a_t. M is left as it is; the head is a ridge regression fitted in closed form on
+recorded episodes (`extract.py` writes each step's reward, `series.py` carries it), every
+tenth episode held out to measure it.
+
+    python reward_train.py --series series --rnn rnn/rnn.json --out rnn/reward.json
+
+`reward.json`: {"weights": [z 32, h 256, action 3, bias 1], "r2_held_out": R2, ...}.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from common import (
+    UserError,
+    read_json,
+)
+from rnn.numpy_rnn import ACTION_SIZE, HIDDEN, Z_SIZE, NumpyRNN
+
+FEATURES = Z_SIZE + HIDDEN + ACTION_SIZE + 1
+HELD_OUT = 10  # every tenth episode
+
+
+def features(rnn: NumpyRNN, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """[z_t, h_{t+1}, a_t, 1] of each step of episodes of one length: z [B,T,32], a [B,T,3]
+    -> [B,T,292], with M run over the B episodes side by side."""
+    batch, steps = z.shape[:2]
+    state = rnn.initial_state(batch)
+    out = np.empty((batch, steps, FEATURES), np.float64)
+    for t in range(steps):
+        state = rnn.step(z[:, t], a[:, t], state)
+        out[:, t] = np.concatenate([z[:, t], state[0], a[:, t], np.ones((batch, 1))], 1)
+    return out
+
+
+def predict(weights: np.ndarray, z: np.ndarray, h_next: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The head's reward for rows of z [B,32], h after the step [B,256], action [B,3]."""
+    n = Z_SIZE + HIDDEN
+    return z @ weights[:Z_SIZE] + h_next @ weights[Z_SIZE:n] + a @ weights[n:-1] + weights[-1]
+
+
+def load(path: str | Path) -> np.ndarray:
+    """The head's weights from `reward.json`; UserError naming the file if it is not one."""
+    data = read_json(path, "M's reward head (reward.json, written by reward_train.py)")
+    weights = np.asarray(data.get("weights", []) if isinstance(data, dict) else [], np.float64)
+    if weights.shape != (FEATURES,):
+        raise UserError(f"{path}: expected {{'weights': {FEATURES} numbers, ...}}")
+    return weights
+
+
+def fit(rnn: NumpyRNN, episodes: list[dict], ridge: float) -> dict:
+    """The head on `episodes` (series with a reward), every HELD_OUT-th held out: its
+    weights, and R2 and mean absolute error on the held-out steps."""
+    by_length: dict[int, list[int]] = {}
+    for k, s in enumerate(episodes):
+        by_length.setdefault(len(s["mu"]), []).append(k)
+    gram, moment = np.zeros((FEATURES, FEATURES)), np.zeros(FEATURES)
+    held_x, held_y = [], []
+    for indices in by_length.values():
+        z = np.stack([episodes[k]["mu"] for k in indices]).astype(np.float32)
+        a = np.stack([episodes[k]["action"] for k in indices]).astype(np.float32)
+        r = np.stack([episodes[k]["reward"] for k in indices]).astype(np.float64)
+        x = features(rnn, z, a)
+        held = np.array([k % HELD_OUT == HELD_OUT - 1 for k in indices])
+        train_x, train_y = x[~held].reshape(-1, FEATURES), r[~held].reshape(-1)
+        gram += train_x.T @ train_x
+        moment += train_x.T @ train_y
+        held_x.append(x[held].reshape(-1, FEATURES))
+        held_y.append(r[held].reshape(-1))
+    penalty = ridge * np.eye(FEATURES)
+    penalty[-1, -1] = 0.0  # the bias is not shrunk
+    weights = np.linalg.solve(gram + penalty, moment)
+    x, y = np.concatenate(held_x), np.concatenate(held_y)
+    if len(y) == 0:
+        raise UserError(f"{len(episodes)} episodes: too few to hold every {HELD_OUT}th out")
+    error = x @ weights - y
+    return {
+        "weights": weights.tolist(),
+        "features": "z_t (V's mean), h_{t+1}, a_t, 1",
+        "ridge": ridge,
+        "r2_held_out": float(1.0 - np.mean(error**2) / np.var(y)),
+        "mae_held_out": float(np.mean(np.abs(error))),
+        "held_out_steps": len(y),
+    }

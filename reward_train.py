@@ -17,7 +17,7 @@ import sys
 
 from common import ArgumentParser, UserError, atomic_write_json, float_at_least, run_main
 from rnn.numpy_rnn import NumpyRNN
-from rnn.reward import fit
+from rnn.reward import WINDOW, fit
 from rnn_train import series_files
 from series import load_series
 
@@ -41,10 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         episodes.append(s)
     head = fit(rnn, episodes, args.ridge)
     atomic_write_json(args.out, head)
+    windowed = head.get(f"r2_held_out_{WINDOW}_steps")
     print(
-        f"reward head: {args.out}: held-out R2 {head['r2_held_out']:.3f}, mean absolute "
-        f"error {head['mae_held_out']:.3f} on {head['held_out_steps']} steps "
-        f"({len(episodes)} episodes)",
+        f"reward head: {args.out}: held-out R2 {head['r2_held_out']:.3f} a step"
+        + (f", {windowed:.3f} over {WINDOW} steps" if windowed is not None else "")
+        + f", mean absolute error {head['mae_held_out']:.3f} on {head['held_out_steps']} "
+        f"steps ({len(episodes)} episodes)",
         file=sys.stderr,
     )
     return 0

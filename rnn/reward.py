@@ -26,6 +26,7 @@ from rnn.numpy_rnn import ACTION_SIZE, HIDDEN, Z_SIZE, NumpyRNN
 
 FEATURES = Z_SIZE + HIDDEN + ACTION_SIZE + 1
 HELD_OUT = 10  # every tenth episode
+WINDOW = 50  # steps, for the R2 of summed rewards
 
 
 def features(rnn: NumpyRNN, z: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -57,12 +58,15 @@ def load(path: str | Path) -> np.ndarray:
 
 def fit(rnn: NumpyRNN, episodes: list[dict], ridge: float) -> dict:
     """The head on `episodes` (series with a reward), every HELD_OUT-th held out: its
-    weights, and R2 and mean absolute error on the held-out steps."""
+    weights, and on the held-out episodes R2 and mean absolute error of each step's reward,
+    and R2 of the reward summed over windows of WINDOW steps (a step's reward is mostly
+    whether it reached a new tile, which no state foretells; a window's is how fast the car
+    goes along the road, what the dream's return adds up)."""
     by_length: dict[int, list[int]] = {}
     for k, s in enumerate(episodes):
         by_length.setdefault(len(s["mu"]), []).append(k)
     gram, moment = np.zeros((FEATURES, FEATURES)), np.zeros(FEATURES)
-    held_x, held_y = [], []
+    held_out = []  # (features [B,T,F], rewards [B,T]) of each length
     for indices in by_length.values():
         z = np.stack([episodes[k]["mu"] for k in indices]).astype(np.float32)
         a = np.stack([episodes[k]["action"] for k in indices]).astype(np.float32)
@@ -72,20 +76,36 @@ def fit(rnn: NumpyRNN, episodes: list[dict], ridge: float) -> dict:
         train_x, train_y = x[~held].reshape(-1, FEATURES), r[~held].reshape(-1)
         gram += train_x.T @ train_x
         moment += train_x.T @ train_y
-        held_x.append(x[held].reshape(-1, FEATURES))
-        held_y.append(r[held].reshape(-1))
+        if held.any():
+            held_out.append((x[held], r[held]))
+    if not held_out:
+        raise UserError(f"{len(episodes)} episodes: too few to hold every {HELD_OUT}th out")
     penalty = ridge * np.eye(FEATURES)
     penalty[-1, -1] = 0.0  # the bias is not shrunk
     weights = np.linalg.solve(gram + penalty, moment)
-    x, y = np.concatenate(held_x), np.concatenate(held_y)
-    if len(y) == 0:
-        raise UserError(f"{len(episodes)} episodes: too few to hold every {HELD_OUT}th out")
-    error = x @ weights - y
-    return {
+    steps, windows = [], []  # (predicted, true)
+    for x, r in held_out:
+        predicted = x @ weights
+        steps.append((predicted.reshape(-1), r.reshape(-1)))
+        n = r.shape[1] // WINDOW * WINDOW
+        if n:
+            windows.append([v[:, :n].reshape(len(r), -1, WINDOW).sum(-1) for v in (predicted, r)])
+    predicted, true = (np.concatenate(v) for v in zip(*steps, strict=True))
+    error = predicted - true
+    head = {
         "weights": weights.tolist(),
         "features": "z_t (V's mean), h_{t+1}, a_t, 1",
         "ridge": ridge,
-        "r2_held_out": float(1.0 - np.mean(error**2) / np.var(y)),
+        "r2_held_out": r2(predicted, true),
         "mae_held_out": float(np.mean(np.abs(error))),
-        "held_out_steps": len(y),
+        "held_out_steps": len(true),
     }
+    if windows:
+        sums = [np.concatenate([w[k].reshape(-1) for w in windows]) for k in (0, 1)]
+        if len(sums[1]) > 1:
+            head[f"r2_held_out_{WINDOW}_steps"] = r2(*sums)
+    return head
+
+
+def r2(predicted: np.ndarray, true: np.ndarray) -> float:
+    return float(1.0 - np.mean((predicted - true) ** 2) / np.var(true))

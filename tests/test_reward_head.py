@@ -18,7 +18,7 @@ def write_series(folder, rewards_of, count=12, seed=0):
     folder.mkdir()
     rng = np.random.default_rng(seed)
     for k in range(count):
-        steps = 30 if k % 2 else 45
+        steps = 100 if k % 2 else 45
         mu = rng.standard_normal((steps, 32)).astype(np.float16)
         action = rng.uniform(-1, 1, (steps, 3)).astype(np.float16)
         arrays = {"mu": mu, "logvar": np.zeros_like(mu), "action": action}
@@ -40,8 +40,9 @@ def test_the_head_recovers_a_reward_made_from_z_h_and_the_action(tmp_path):
     args = ["--series", str(tmp_path / "series"), "--rnn", str(RNN), "--out", str(out)]
     proc = run_in_process("reward_train.py", *args, "--ridge", "0")
     head = json.loads(out.read_text())
-    assert head["r2_held_out"] > 0.9999 and head["held_out_steps"] == 30, proc.stderr  # episode 9
-    assert "held-out R2 1.000" in proc.stderr
+    assert head["r2_held_out"] > 0.9999 and head["held_out_steps"] == 100, proc.stderr  # episode 9
+    assert head["r2_held_out_50_steps"] > 0.9999
+    assert "held-out R2 1.000 a step, 1.000 over 50 steps" in proc.stderr
     weights = reward.load(out)
     np.testing.assert_allclose(weights, truth, rtol=1e-4, atol=1e-4)
     # predict() on one step gives what the features give

@@ -83,9 +83,9 @@ class CarRacingWrapper(gym.Wrapper):
 
 def squash_action(a: np.ndarray) -> np.ndarray:
     """Controller output in (-1, 1)^3 -> [steer in [-1,1], gas in [0,1], brake in [0,1]]."""
-    a = np.array(a, dtype=np.float64)
-    a[1] = (a[1] + 1.0) / 2.0
-    a[2] = np.clip(a[2], 0.0, 1.0)
+    a = np.array(a, dtype=np.float64)  # [3], or [B,3] for actions side by side
+    a[..., 1] = (a[..., 1] + 1.0) / 2.0
+    a[..., 2] = np.clip(a[..., 2], 0.0, 1.0)
     return a
 
 

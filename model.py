@@ -94,6 +94,13 @@ class Controller:
             x = np.tanh(x @ self.weight_hidden + self.bias_hidden)
         return squash_action(np.tanh(x @ self.weight + self.bias))
 
+    def actions(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """The actions of B episodes side by side: z [B,32], h [B,256] -> [B,3]."""
+        x = np.concatenate([z, h], 1) if self.mode == "zh" else z
+        if self.mode == "z_hidden":
+            x = np.tanh(x @ self.weight_hidden + self.bias_hidden)
+        return squash_action(np.tanh(x @ self.weight + self.bias))
+
 
 def load_controller_params(path: str | os.PathLike, mode: str = "zh") -> np.ndarray:
     """Parameters from a controller file (`.json`: [params]; `.best.json`: [params, score])."""
@@ -188,6 +195,36 @@ class Agent:
             rewards.append(r)
             lengths.append(n)
         return rewards, lengths
+
+
+class DreamAgent:
+    """An agent's controller trained in M's dream instead of the environment (train.py
+    --dream; opt-in, not the paper's CarRacing loop): the same evaluate() as Agent, each
+    episode a dream as `dream` dreams it, its reward M's reward head's (rnn/reward.py).
+    The episodes of one call run side by side; each runs `max_steps` steps."""
+
+    def __init__(self, agent: Agent, head: np.ndarray, initial_z: str, tau: float):
+        self.controller, self.rnn, self.head, self.tau = agent.controller, agent.rnn, head, tau
+        self.mus, self.logvars = read_initial_z(initial_z, agent.rnn.z_size)
+
+    def evaluate(
+        self, env, params, seed: int, num_episodes: int, max_steps: int = 1000, early_stop: int = 0
+    ) -> tuple[list[float], list[int]]:
+        from rnn.reward import predict
+
+        self.controller.set_params(params)
+        rng = np.random.default_rng(seed)
+        k = rng.integers(len(self.mus), size=num_episodes)
+        noise = rng.standard_normal((num_episodes, self.mus.shape[1]))
+        z = (self.mus[k] + np.exp(self.logvars[k] / 2.0) * noise).astype(np.float32)
+        state = self.rnn.initial_state(num_episodes)
+        total = np.zeros(num_episodes)
+        for _ in range(max_steps):
+            action = self.controller.actions(z, state[0])
+            state = self.rnn.step(z, action.astype(np.float32), state)
+            total += predict(self.head, z, state[0], action)
+            z = self.rnn.sample_z(state[0], self.tau, rng)
+        return total.tolist(), [max_steps] * num_episodes
 
 
 # ------------------------------------------------------------------ command line
@@ -462,22 +499,30 @@ def cmd_record(agent: Agent, args) -> int:
     return 0
 
 
+def read_initial_z(path: str, z_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """mu and logvar [episodes, z] of the episodes' first frames (rnn_train.py writes them
+    as ints x 10000); UserError naming the file if it is not that."""
+    try:
+        mus, logvars = (
+            np.asarray(v, np.float64) / 10000.0
+            for v in read_json(
+                path, "initial_z.json: [mu list, logvar list], each episodes x 32, x 10000"
+            )
+        )
+    except (TypeError, ValueError):
+        mus = logvars = np.zeros(0)
+    if mus.ndim != 2 or mus.shape != logvars.shape or mus.shape[1] != z_size:
+        raise UserError(f"{path}: expected [mu list, logvar list] of {z_size} numbers each")
+    return mus, logvars
+
+
 def dream(agent: Agent, initial_z: str, tau: float, seed: int, steps: int):
     """The controller driving in M's dream (the authors' dream_env): z starts from one of
     the episodes' first frames in `initial_z` (picked, then sampled from its mu and
     logvar, with a generator of `seed`); each step C acts on [z, h], M steps on (z,
     action), and the next z is drawn from M's mixture at temperature `tau`. Yields
     (step, z) for z of steps 0..steps-1."""
-    mus, logvars = (
-        np.asarray(v, np.float64) / 10000.0
-        for v in read_json(
-            initial_z, "initial_z.json: [mu list, logvar list], each episodes x 32, x 10000"
-        )
-    )
-    if mus.ndim != 2 or mus.shape != logvars.shape or mus.shape[1] != agent.rnn.z_size:
-        raise UserError(
-            f"{initial_z}: expected [mu list, logvar list] of {agent.rnn.z_size} numbers each"
-        )
+    mus, logvars = read_initial_z(initial_z, agent.rnn.z_size)
     rng = np.random.default_rng(seed)
     k = int(rng.integers(len(mus)))
     z = (mus[k] + np.exp(logvars[k] / 2.0) * rng.standard_normal(mus.shape[1]))[None]

@@ -64,7 +64,8 @@ from common import (
 )
 from env import make_env
 from es import CMAES
-from model import Agent, load_controller_params, param_count
+from model import Agent, DreamAgent, load_controller_params, param_count
+from rnn import reward
 
 EVAL_EPISODES_PER_TASK = 16
 
@@ -256,6 +257,8 @@ RUN_FLAGS = {
     "eval_episodes": "--eval-episodes",
     "average_last": "--average-last",
     "init": "--init",
+    "dream": "--dream",
+    "dream_temperature": "--dream-temperature",
 }
 
 
@@ -272,7 +275,8 @@ def fingerprint(args) -> dict[str, str]:
         and Path(m.__file__).resolve().is_relative_to(root)
         and ".venv" not in Path(m.__file__).parts
     }
-    files |= {Path(f).resolve() for f in (args.vae, args.rnn, args.init) if f}
+    dream = (args.dream, args.initial_z) if args.dream else ()
+    files |= {Path(f).resolve() for f in (args.vae, args.rnn, args.init, *dream) if f}
     return {
         str(f.relative_to(root) if f.is_relative_to(root) else f): hashlib.sha1(
             f.read_bytes()
@@ -645,11 +649,35 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--rnn", default="rnn/rnn.json")
     parser.add_argument("--mode", default="zh", choices=["zh", "z", "z_hidden"])
     parser.add_argument(
+        "--dream",
+        default=None,
+        metavar="REWARD_JSON",
+        help="train in M's dream instead of the environment, with this reward head "
+        "(reward_train.py; opt-in, not the paper's CarRacing loop): every episode, "
+        "evaluations too, is a dream of --max-steps steps",
+    )
+    parser.add_argument(
+        "--dream-temperature",
+        type=POSITIVE,
+        default=None,
+        metavar="TAU",
+        help="with --dream: M's sampling temperature (default 1.0)",
+    )
+    parser.add_argument(
+        "--initial-z",
+        default="initial_z/initial_z.json",
+        help="with --dream: the first frames' z the dreams start from",
+    )
+    parser.add_argument(
         "--print-log-base",
         action="store_true",
         help="print the log files' common path for these settings and exit",
     )
     args = parse_with_preset(parser, "train", argv)
+    if args.dream_temperature is not None and not args.dream:
+        parser.error("argument --dream-temperature: only with --dream")
+    if args.dream and args.dream_temperature is None:
+        args.dream_temperature = 1.0
     args.popsize = args.num_worker * args.num_worker_trial
     if args.popsize < 2:
         parser.error(
@@ -667,6 +695,10 @@ def main(argv: list[str] | None = None) -> int:
     comm = communicator()
     try:
         agent, error = Agent.from_files(args.vae, args.rnn, args.mode), None
+        if args.dream:
+            agent = DreamAgent(
+                agent, reward.load(args.dream), args.initial_z, args.dream_temperature
+            )
     except UserError as e:
         agent, error = None, e
     answers = comm.gather((error, socket.gethostname(), error or fingerprint(args)), root=0)

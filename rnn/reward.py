@@ -26,6 +26,8 @@ from rnn.numpy_rnn import ACTION_SIZE, HIDDEN, Z_SIZE, NumpyRNN
 
 FEATURES = Z_SIZE + HIDDEN + ACTION_SIZE + 1
 HELD_OUT = 10  # every tenth episode
+LEFT_PLAYFIELD = -50.0  # a reward this low: the car left the playfield (-100), where a real
+# episode ends; the steps from there on (extraction drives on) are left out
 WINDOW = 50  # steps, for the R2 of summed rewards
 
 
@@ -57,7 +59,8 @@ def load(path: str | Path) -> np.ndarray:
 
 
 def fit(rnn: NumpyRNN, episodes: list[dict], ridge: float) -> dict:
-    """The head on `episodes` (series with a reward), every HELD_OUT-th held out: its
+    """The head on `episodes` (series with a reward; each up to where the car left the
+    playfield, if it did), every HELD_OUT-th held out: its
     weights, and on the held-out episodes R2 and mean absolute error of each step's reward,
     and R2 of the reward summed over windows of WINDOW steps (a step's reward is mostly
     whether it reached a new tile, which no state foretells; a window's is how fast the car
@@ -72,24 +75,27 @@ def fit(rnn: NumpyRNN, episodes: list[dict], ridge: float) -> dict:
         a = np.stack([episodes[k]["action"] for k in indices]).astype(np.float32)
         r = np.stack([episodes[k]["reward"] for k in indices]).astype(np.float64)
         x = features(rnn, z, a)
+        valid = np.cumsum(r <= LEFT_PLAYFIELD, axis=1) == 0
         held = np.array([k % HELD_OUT == HELD_OUT - 1 for k in indices])
-        train_x, train_y = x[~held].reshape(-1, FEATURES), r[~held].reshape(-1)
-        gram += train_x.T @ train_x
-        moment += train_x.T @ train_y
+        train = valid & ~held[:, None]
+        gram += x[train].T @ x[train]
+        moment += x[train].T @ r[train]
         if held.any():
-            held_out.append((x[held], r[held]))
+            held_out.append((x[held], r[held], valid[held]))
     if not held_out:
         raise UserError(f"{len(episodes)} episodes: too few to hold every {HELD_OUT}th out")
     penalty = ridge * np.eye(FEATURES)
     penalty[-1, -1] = 0.0  # the bias is not shrunk
     weights = np.linalg.solve(gram + penalty, moment)
     steps, windows = [], []  # (predicted, true)
-    for x, r in held_out:
+    for x, r, valid in held_out:
         predicted = x @ weights
-        steps.append((predicted.reshape(-1), r.reshape(-1)))
+        steps.append((predicted[valid], r[valid]))
         n = r.shape[1] // WINDOW * WINDOW
         if n:
-            windows.append([v[:, :n].reshape(len(r), -1, WINDOW).sum(-1) for v in (predicted, r)])
+            whole = valid[:, :n].reshape(len(r), -1, WINDOW).all(-1)
+            sums = [v[:, :n].reshape(len(r), -1, WINDOW).sum(-1)[whole] for v in (predicted, r)]
+            windows.append(sums)
     predicted, true = (np.concatenate(v) for v in zip(*steps, strict=True))
     error = predicted - true
     head = {

@@ -36,6 +36,11 @@ def test_the_head_recovers_a_reward_made_from_z_h_and_the_action(tmp_path):
         return x[0] @ truth
 
     write_series(tmp_path / "series", rewards_of)
+    with np.load(tmp_path / "series/0.npz") as data:  # the car leaves the playfield at 20:
+        arrays = dict(data)  # -100, then steps a real episode never has (extraction's)
+    arrays["reward"][20:] = np.random.default_rng(5).uniform(-100, 100, 25)
+    arrays["reward"][20] = -100.0
+    np.savez(tmp_path / "series/0.npz", **arrays)
     out = tmp_path / "reward.json"
     args = ["--series", str(tmp_path / "series"), "--rnn", str(RNN), "--out", str(out)]
     proc = run_in_process("reward_train.py", *args, "--ridge", "0")

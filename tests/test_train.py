@@ -410,6 +410,14 @@ def test_fingerprint_covers_the_code_not_the_renderers_build():
     import train
 
     assert raster.BUILT is not None, "raster.py was not built: run make venv"
-    printed = train.fingerprint(SimpleNamespace(vae=None, rnn=None, init=None))
+    printed = train.fingerprint(SimpleNamespace(vae=None, rnn=None, init=None, dream=None))
     assert "raster.py" in printed and "train.py" in printed
     assert not [name for name in printed if not name.endswith(".py")]
+    # a run in M's dream: its reward head and first frames too
+    dreaming = SimpleNamespace(
+        vae=None, rnn=None, init=None, dream="rnn/rnn.json", initial_z="initial_z/initial_z.json"
+    )
+    assert set(train.fingerprint(dreaming)) - set(printed) == {
+        "rnn/rnn.json",
+        "initial_z/initial_z.json",
+    }

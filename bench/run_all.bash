@@ -22,6 +22,7 @@ run bench/bench_extract.py --episodes 2 --frames 1000
 run bench/bench_world_model.py
 run bench/bench_agent.py --episodes 2 --gen-steps 500
 run bench/bench_multihost.py --procs 2 --gen-steps 500 --repeats 3
+run bench/bench_dream.py
 run bench/bench_render.py --episodes 4 --steps 1000
 run bench/bench_numerics.py --episodes 2 --repeats 3
 "$PYTHON" bench/tables.py "$LOG" --markdown BENCHMARKS.md

@@ -125,7 +125,8 @@ flag_value() {
 # mpirun_on_hosts END DONE MPIRUN_ARGS...: mpirun over HOSTFILE's hosts, whose rank 0
 # touches END (WORLDMODELS_END_FILE) once the job's work is done, DONE saying what that
 # work is. A rank that aborts the job writes why to END.error (WORLDMODELS_ERROR_FILE),
-# printed here once mpirun has ended: the abort may cut the hosts' output short. After that, MPI's own end may fail (mpirun killed by SIGPIPE, writing to a
+# printed here once mpirun has ended: the abort may cut the hosts' output short. After
+# the work is done, MPI's own end may fail (mpirun killed by SIGPIPE, writing to a
 # host's proxy already gone): a one-line note, status 0. Or it may wait for ever on a
 # host lost meanwhile: END_TIMEOUT seconds (60) after END, mpirun is stopped, and
 # check_hosts names that host; otherwise a one-line error, status 3. Any other end is

@@ -41,6 +41,7 @@ from common import (
     writable_file,
 )
 from env import make_env, squash_action
+from rnn import reward
 from rnn.numpy_rnn import NumpyRNN
 from vae.numpy_vae import NumpyVAE
 
@@ -89,14 +90,14 @@ class Controller:
             self.weight = p[ACTION_SIZE:].reshape(self.input_size, ACTION_SIZE)
 
     def action(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
-        x = np.concatenate([z.ravel(), h.ravel()]) if self.mode == "zh" else z.ravel()
-        if self.mode == "z_hidden":
-            x = np.tanh(x @ self.weight_hidden + self.bias_hidden)
-        return squash_action(np.tanh(x @ self.weight + self.bias))
+        return self._act(np.concatenate([z.ravel(), h.ravel()]) if self.mode == "zh" else z.ravel())
 
     def actions(self, z: np.ndarray, h: np.ndarray) -> np.ndarray:
         """The actions of B episodes side by side: z [B,32], h [B,256] -> [B,3]."""
-        x = np.concatenate([z, h], 1) if self.mode == "zh" else z
+        return self._act(np.concatenate([z, h], 1) if self.mode == "zh" else z)
+
+    def _act(self, x: np.ndarray) -> np.ndarray:
+        """The action(s) for input(s) x: [in] or [B, in]."""
         if self.mode == "z_hidden":
             x = np.tanh(x @ self.weight_hidden + self.bias_hidden)
         return squash_action(np.tanh(x @ self.weight + self.bias))
@@ -210,8 +211,6 @@ class DreamAgent:
     def evaluate(
         self, env, params, seed: int, num_episodes: int, max_steps: int = 1000, early_stop: int = 0
     ) -> tuple[list[float], list[int]]:
-        from rnn.reward import predict
-
         self.controller.set_params(params)
         rng = np.random.default_rng(seed)
         k = rng.integers(len(self.mus), size=num_episodes)
@@ -222,7 +221,7 @@ class DreamAgent:
         for _ in range(max_steps):
             action = self.controller.actions(z, state[0])
             state = self.rnn.step(z, action.astype(np.float32), state)
-            total += predict(self.head, z, state[0], action)
+            total += reward.predict(self.head, z, state[0], action)
             z = self.rnn.sample_z(state[0], self.tau, rng)
         return total.tolist(), [max_steps] * num_episodes
 

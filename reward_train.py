@@ -31,11 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rnn = NumpyRNN.from_json(args.rnn)
     episodes = []
-    for path in series_files(args.series):
-        try:
-            s = load_series(path)
-        except ValueError as e:
-            raise UserError(str(e)) from None
+    for path in series_files(args.series):  # each one read and checked there
+        s = load_series(path)
         if "reward" not in s:
             raise UserError(f"{path}: no reward (expected episodes extracted with rewards)")
         episodes.append(s)

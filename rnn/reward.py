@@ -18,10 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import (
-    UserError,
-    read_json,
-)
+from common import UserError, read_json
 from rnn.numpy_rnn import ACTION_SIZE, HIDDEN, Z_SIZE, NumpyRNN
 
 FEATURES = Z_SIZE + HIDDEN + ACTION_SIZE + 1
@@ -39,14 +36,18 @@ def features(rnn: NumpyRNN, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     out = np.empty((batch, steps, FEATURES), np.float64)
     for t in range(steps):
         state = rnn.step(z[:, t], a[:, t], state)
-        out[:, t] = np.concatenate([z[:, t], state[0], a[:, t], np.ones((batch, 1))], 1)
+        out[:, t] = row(z[:, t], state[0], a[:, t])
     return out
+
+
+def row(z: np.ndarray, h_next: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The head's input for rows of z [B,32], h after the step [B,256], action [B,3]."""
+    return np.concatenate([z, h_next, a, np.ones((len(z), 1))], 1)
 
 
 def predict(weights: np.ndarray, z: np.ndarray, h_next: np.ndarray, a: np.ndarray) -> np.ndarray:
     """The head's reward for rows of z [B,32], h after the step [B,256], action [B,3]."""
-    n = Z_SIZE + HIDDEN
-    return z @ weights[:Z_SIZE] + h_next @ weights[Z_SIZE:n] + a @ weights[n:-1] + weights[-1]
+    return row(z, h_next, a) @ weights
 
 
 def load(path: str | Path) -> np.ndarray:
@@ -60,8 +61,8 @@ def load(path: str | Path) -> np.ndarray:
 
 def fit(rnn: NumpyRNN, episodes: list[dict], ridge: float) -> dict:
     """The head on `episodes` (series with a reward; each up to where the car left the
-    playfield, if it did), every HELD_OUT-th held out: its
-    weights, and on the held-out episodes R2 and mean absolute error of each step's reward,
+    playfield, if it did), every HELD_OUT-th held out: its weights, and on the held-out
+    episodes R2 and mean absolute error of each step's reward,
     and R2 of the reward summed over windows of WINDOW steps (a step's reward is mostly
     whether it reached a new tile, which no state foretells; a window's is how fast the car
     goes along the road, what the dream's return adds up)."""
@@ -69,7 +70,7 @@ def fit(rnn: NumpyRNN, episodes: list[dict], ridge: float) -> dict:
     for k, s in enumerate(episodes):
         by_length.setdefault(len(s["mu"]), []).append(k)
     gram, moment = np.zeros((FEATURES, FEATURES)), np.zeros(FEATURES)
-    held_out = []  # (features [B,T,F], rewards [B,T]) of each length
+    held_out = []  # (features [B,T,F], rewards [B,T], steps before leaving [B,T]) by length
     for indices in by_length.values():
         z = np.stack([episodes[k]["mu"] for k in indices]).astype(np.float32)
         a = np.stack([episodes[k]["action"] for k in indices]).astype(np.float32)

@@ -147,6 +147,50 @@ def mpi_world():
     return sys.modules["mpi4py.MPI"].COMM_WORLD
 
 
+class _RunningClock:
+    """Monotonic seconds less the time this process was stopped (SIGSTOP: tools/pause.py,
+    a terminal's Ctrl-Z). A lost rank is one silent for too long; without this, a job
+    paused for longer than that would find its ranks lost on waking, as they all were
+    stopped together. A daemon thread reads the clock every TICK seconds, and so does
+    every caller: a gap of more than GAP seconds between two reads is a stop. A thread
+    kept off the CPU that long (a machine overloaded) is counted as stopped too, which only
+    makes a timeout later, never sooner."""
+
+    TICK, GAP = 0.25, 2.0
+
+    def __init__(self):
+        import threading
+
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+        self._stopped = 0.0
+        self._ticker: threading.Thread | None = None
+        self._threading = threading
+
+    def _read(self) -> float:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last > self.GAP:
+                self._stopped += now - self._last - self.TICK
+            self._last = now
+            return now - self._stopped
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            self._read()
+
+    def __call__(self) -> float:
+        if self._ticker is None:  # started on first use: a process that never asks has none
+            self._last = time.monotonic()
+            self._ticker = self._threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+        return self._read()
+
+
+running_time = _RunningClock()  # running_time(): seconds, for rank timeouts and round times
+
+
 # ---------------------------------------------------------------- progress bars
 
 

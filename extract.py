@@ -44,6 +44,7 @@ from common import (
     parse_with_preset,
     progress,
     run_main,
+    running_time,
     under_mpi,
     writable_folder,
 )
@@ -131,7 +132,7 @@ class RankWatch:
             if comm.Get_rank() == 0:
                 raise UserError(f"{where}: {bad[0][2]}")
             raise SystemExit(2)  # rank 0 says it, once
-        self.heard = dict.fromkeys(range(1, comm.Get_size()), time.monotonic())
+        self.heard = dict.fromkeys(range(1, comm.Get_size()), running_time())
         self.ended: set[int] = set()
 
     def episode_done(self) -> None:
@@ -157,8 +158,8 @@ class RankWatch:
             rank = status.Get_source()
             if self.comm.recv(source=rank, tag=self.TAG) == "end":
                 self.ended.add(rank)
-            self.heard[rank] = time.monotonic()
-        now = time.monotonic()
+            self.heard[rank] = running_time()
+        now = running_time()  # a pause of the whole job is not silence
         lost = [
             r for r, last in self.heard.items() if r not in self.ended and now - last > self.timeout
         ]

@@ -58,6 +58,7 @@ from common import (
     progress,
     run_main,
     run_settings,
+    running_time,
     under_mpi,
     writable_folder,
     write_text_if_changed,
@@ -119,9 +120,9 @@ def run_tasks(agent: Agent, env, tasks: list[tuple], rank: int, size: int) -> di
     out = {}
     try:
         for i in range(rank, len(tasks), size):
-            begin = time.perf_counter()
+            begin = running_time()
             rewards, lengths = agent.evaluate(env, *tasks[i])
-            out[i] = rewards, lengths, time.perf_counter() - begin
+            out[i] = rewards, lengths, running_time() - begin
     except Exception:  # noqa: BLE001 - any failure goes to the master, which stops cleanly
         return {"error": f"rank {rank}:\n{traceback.format_exc()}"}
     return out
@@ -138,7 +139,7 @@ def distributed_run(comm, agent, env, tasks: list[tuple], timeout: float = 0.0) 
     """Master side: send tasks to every rank, work on its own share, collect all results.
     A rank whose results have not come `timeout` seconds after the round began (0: no
     limit) is lost: RankLost names it."""
-    size, begin = comm.Get_size(), time.monotonic()
+    size, begin = comm.Get_size(), running_time()  # a pause of the whole job is not lateness
     sends = [comm.isend(("tasks", tasks), dest=r, tag=TASKS) for r in range(1, size)]
     parts = {0: run_tasks(agent, env, tasks, 0, size)}
     waiting = set(range(1, size))
@@ -151,7 +152,7 @@ def distributed_run(comm, agent, env, tasks: list[tuple], timeout: float = 0.0) 
             if ready:
                 parts[r] = comm.recv(source=r, tag=RESULTS)
                 waiting.discard(r)
-        if waiting and timeout and time.monotonic() - begin > timeout:
+        if waiting and timeout and running_time() - begin > timeout:
             raise RankLost(min(waiting))
         if waiting:
             time.sleep(0.002)
@@ -402,9 +403,9 @@ def one_generation(comm, agent, env, run: Run, args, start: float) -> None:
         (solutions[i], seeds[i], args.num_episode, args.max_steps, args.early_stop)
         for i in range(args.popsize)
     ]
-    begin = time.perf_counter()
+    begin = running_time()
     results = distributed_run(comm, agent, env, tasks, rank_timeout(args, run))
-    wall = time.perf_counter() - begin
+    wall = running_time() - begin
     rewards = np.array([np.mean(r) for r, _, _ in results])
     lengths = np.concatenate([n for _, n, _ in results])
     run.timing.append([gen, comm.Get_size(), round(wall, 3), [round(s, 3) for _, _, s in results]])

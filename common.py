@@ -16,6 +16,7 @@ import pickle
 import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
@@ -159,13 +160,10 @@ class _RunningClock:
     TICK, GAP = 0.25, 2.0
 
     def __init__(self):
-        import threading
-
         self._lock = threading.Lock()
         self._last = time.monotonic()
         self._stopped = 0.0
         self._ticker: threading.Thread | None = None
-        self._threading = threading
 
     def _read(self) -> float:
         with self._lock:
@@ -183,7 +181,7 @@ class _RunningClock:
     def __call__(self) -> float:
         if self._ticker is None:  # started on first use: a process that never asks has none
             self._last = time.monotonic()
-            self._ticker = self._threading.Thread(target=self._tick, daemon=True)
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
             self._ticker.start()
         return self._read()
 

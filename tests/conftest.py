@@ -30,6 +30,23 @@ def script_env(**extra: str) -> dict[str, str]:
     return env
 
 
+MPIRUN = str(Path(sys.executable).parent / "mpirun")
+
+
+def start_mpirun(processes: int, *args: str) -> subprocess.Popen:
+    """Start `python args...` under mpirun on that many processes, in a session of its own
+    (a signal to its group is a terminal's), standard error piped, output dropped."""
+    return subprocess.Popen(
+        [MPIRUN, "-np", str(processes), sys.executable, *args],
+        cwd=ROOT,
+        env=script_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_script(
     *args: str, check: bool = True, timeout: float = 600, env=None, mpirun: int = 0, **kwargs
 ) -> subprocess.CompletedProcess:
@@ -37,7 +54,7 @@ def run_script(
     `mpirun` N, as N MPI processes."""
     cmd = ["bash" if args[0].endswith(".bash") else sys.executable, *args]
     if mpirun:
-        cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(mpirun), *cmd]
+        cmd = [MPIRUN, "-np", str(mpirun), *cmd]
     proc = subprocess.run(
         cmd,
         cwd=ROOT,

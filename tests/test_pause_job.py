@@ -5,12 +5,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
 import psutil
-from conftest import ROOT, script_env
+from conftest import start_mpirun
 from test_train import BASE, logs, train_args
 
 from common import list_episode_files, running_time
@@ -23,16 +22,7 @@ def paused_mpirun(args: list[str], started: Callable[[], bool]) -> subprocess.Co
     """`args` under mpirun on 2 processes, stopped for PAUSE seconds as tools/pause.py
     stops a recipe (SIGSTOP to mpirun and every process under it) once `started()`,
     then continued."""
-    mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")
-    proc = subprocess.Popen(
-        [mpirun, "-np", "2", sys.executable, *args],
-        cwd=ROOT,
-        env=script_env(),
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_mpirun(2, *args)
     try:
         deadline = time.time() + 120
         while not started() and proc.poll() is None and time.time() < deadline:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import psutil
 import pytest
-from conftest import ROOT, run_script, script_env
+from conftest import ROOT, run_script, script_env, start_mpirun
 
 from common import save_weights_json
 from train import busy_fraction, load_run
@@ -244,18 +244,8 @@ def test_ctrl_c_under_mpirun_stops_every_rank_and_resumes(weights, tmp_path, uni
     seed = int(os.environ.get("KILL_SEED", "18"))
     rng = np.random.default_rng(seed)
     checkpoint = tmp_path / f"{BASE}.checkpoint.pkl"
-    mpirun_path = os.path.join(os.path.dirname(sys.executable), "mpirun")
     for attempt in range(4):  # Ctrl-C, then the same command again, as a user would
-        cmd = [mpirun_path, "-np", "2", sys.executable, *train_args(weights, tmp_path, 3)]
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=script_env(),
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_mpirun(2, *train_args(weights, tmp_path, 3))
         delay = float(rng.uniform(0.5, 4.0))
         print(f"KILL_SEED={seed} attempt {attempt}: Ctrl-C after {delay:.2f} s")
         time.sleep(delay)

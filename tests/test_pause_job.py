@@ -14,8 +14,10 @@ from test_train import BASE, logs, train_args
 
 from common import list_episode_files, running_time
 
-PAUSE = 6.0  # seconds, twice the rank timeout below
-TIMEOUT = "3"
+# seconds: a pause half as long again as the rank timeout, which is itself several times a
+# round's time on a machine that runs other tests beside this one
+PAUSE = 12.0
+TIMEOUT = "8"
 
 
 def paused_mpirun(args: list[str], started: Callable[[], bool]) -> subprocess.CompletedProcess:

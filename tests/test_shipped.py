@@ -299,3 +299,28 @@ def test_log_index_lists_every_folder_with_its_scores():
             scores.add(f"{np.mean(rewards):.1f} +/- {np.std(rewards):.1f}")
         quoted = set(re.findall(r"\d+\.\d \+/- \d+\.\d", cells[2]))
         assert quoted == scores, name
+
+
+OVERNIGHT = ROOT / "log/overnight"  # `make overnight`, seed 1 (docs/results.md)
+
+
+def test_overnight_run_ships_its_logs_score_and_hours():
+    """The overnight recipe's seed 1: the refined controller's logs (the kept controller is
+    the evaluation that chose it), the 100-track score and details the docs quote, and its
+    running time, the sum of its stage_times.tsv from extraction to the GIF: at most the
+    recipe's 8 hours, as the docs quote it."""
+    base = OVERNIGHT / "carracing.cma.8.32"
+    check_logs(str(base))
+    check_published_score(base, ["docs/results.md"])
+    mean = np.mean(published_rewards(Path(f"{base}.score.txt")))
+    assert f"{mean:.1f} (seed 1)" in (ROOT / "README.md").read_text()
+    lines = (OVERNIGHT / "stage_times.tsv").read_text().splitlines()
+    assert lines[0].split("\t")[:3] == ["stage", "seconds", "finished"]
+    stages = [line.split("\t")[0].split(" (")[0] for line in lines[1:]]
+    assert stages[0] == "extract" and stages[-2:] == ["evaluate", "plot_and_video"]
+    rounds = ["world_model", "cma_es", "agent_drives", "world_model_2", "cma_es_2", "refine"]
+    assert set(rounds) <= set(stages)
+    hours = sum(int(line.split("\t")[1]) for line in lines[1:]) / 3600
+    assert hours <= 8
+    for doc in ["README.md", "docs/results.md"]:
+        assert f"{hours:.2f} hours" in (ROOT / doc).read_text(), doc

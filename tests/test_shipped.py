@@ -306,12 +306,14 @@ OVERNIGHT = ROOT / "log/overnight"  # `make overnight`, seed 1 (docs/results.md)
 
 def test_overnight_run_ships_its_logs_score_and_hours():
     """The overnight recipe's seed 1: the refined controller's logs (the kept controller is
-    the evaluation that chose it), the 100-track score and details the docs quote, and its
+    the evaluation that chose it), the 100-track score and details the docs quote, the first
+    track again from its own V and M, and its
     running time, the sum of its stage_times.tsv from extraction to the GIF: at most the
     recipe's 8 hours, as the docs quote it."""
     base = OVERNIGHT / "carracing.cma.8.32"
     check_logs(str(base))
     check_published_score(base, ["docs/results.md"])
+    check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
     mean = np.mean(published_rewards(Path(f"{base}.score.txt")))
     assert f"{mean:.1f} (seed 1)" in (ROOT / "README.md").read_text()
     lines = (OVERNIGHT / "stage_times.tsv").read_text().splitlines()

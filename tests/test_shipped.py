@@ -235,17 +235,25 @@ def test_second_seed_runs_ship_their_logs_and_scores(name):
     check_published_score(SEED2 / name, ["docs/results.md"])
 
 
-def test_second_seed_hours_are_its_stage_times():
-    """The wall-clock the docs quote for the second seed is the sum of its
-    stage_times.tsv (every stage, every invocation), extraction to the GIF."""
-    lines = (SEED2 / "stage_times.tsv").read_text().splitlines()
-    assert lines[0].split("\t") == ["stage", "seconds", "finished"]
+def check_stage_times(folder: Path) -> tuple[list[str], list[str], float]:
+    """A run's stage_times.tsv, from extraction to the GIF: its header, each row's stage
+    (an "(interrupted)" or "(killed)" note dropped) and its hours, the sum of every row
+    (every stage, every invocation), which the README and docs/results.md quote."""
+    lines = (folder / "stage_times.tsv").read_text().splitlines()
     stages = [line.split("\t")[0].split(" (")[0] for line in lines[1:]]
-    assert stages[:3] == ["extract", "world_model", "cma_es"]
-    assert stages[-2:] == ["evaluate", "plot_and_video"]
+    assert stages[0] == "extract" and stages[-2:] == ["evaluate", "plot_and_video"]
     hours = sum(int(line.split("\t")[1]) for line in lines[1:]) / 3600
     for doc in ["README.md", "docs/results.md"]:
         assert f"{hours:.2f} hours" in (ROOT / doc).read_text(), doc
+    return lines[0].split("\t"), stages, hours
+
+
+def test_second_seed_hours_are_its_stage_times():
+    """The wall-clock the docs quote for the second seed is the sum of its
+    stage_times.tsv, extraction to the GIF."""
+    header, stages, _ = check_stage_times(SEED2)
+    assert header == ["stage", "seconds", "finished"]
+    assert stages[:3] == ["extract", "world_model", "cma_es"]
 
 
 CANDIDATES = ROOT / "log/candidates"  # the six best-evaluated candidates of two runs
@@ -307,22 +315,16 @@ OVERNIGHT = ROOT / "log/overnight"  # `make overnight`, seed 1 (docs/results.md)
 def test_overnight_run_ships_its_logs_score_and_hours():
     """The overnight recipe's seed 1: the refined controller's logs (the kept controller is
     the evaluation that chose it), the 100-track score and details the docs quote, the first
-    track again from its own V and M, and its
-    running time, the sum of its stage_times.tsv from extraction to the GIF: at most the
-    recipe's 8 hours, as the docs quote it."""
+    track again from its own V and M, and its running time, the sum of its stage_times.tsv
+    from extraction to the GIF: at most the recipe's 8 hours, as the docs quote it."""
     base = OVERNIGHT / "carracing.cma.8.32"
     check_logs(str(base))
     check_published_score(base, ["docs/results.md"])
     check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
     mean = np.mean(published_rewards(Path(f"{base}.score.txt")))
     assert f"{mean:.1f} (seed 1)" in (ROOT / "README.md").read_text()
-    lines = (OVERNIGHT / "stage_times.tsv").read_text().splitlines()
-    assert lines[0].split("\t")[:3] == ["stage", "seconds", "finished"]
-    stages = [line.split("\t")[0].split(" (")[0] for line in lines[1:]]
-    assert stages[0] == "extract" and stages[-2:] == ["evaluate", "plot_and_video"]
+    header, stages, hours = check_stage_times(OVERNIGHT)
+    assert header == ["stage", "seconds", "finished", "paused"]
     rounds = ["world_model", "cma_es", "agent_drives", "world_model_2", "cma_es_2", "refine"]
     assert set(rounds) <= set(stages)
-    hours = sum(int(line.split("\t")[1]) for line in lines[1:]) / 3600
     assert hours <= 8
-    for doc in ["README.md", "docs/results.md"]:
-        assert f"{hours:.2f} hours" in (ROOT / doc).read_text(), doc

@@ -31,6 +31,30 @@ def test_prints_both_agents_and_the_paired_difference(tmp_path):
     )
 
 
+def test_splits_the_laps_where_the_details_have_the_lap_columns(tmp_path):
+    """With steps, tiles_total and furthest_tile: the finished laps' average and pace, and
+    the unfinished ones', with how many ran out of time within 5% of the end."""
+    header = "track,reward,lap_finished,steps_off_road,steps,tiles_total,furthest_tile\n"
+    # finished: 800 steps over 250 tiles (3.20) and 900 over 300 (3.00): 3.10 a tile;
+    # unfinished: 1000 steps to tile 290 of 300 (within 5%: 3.45) and to 250 of 300 (4.00)
+    rows = ["0,920,1,0,800,250,250", "1,900,1,0,900,300,300", "2,850,0,0,1000,300,290"]
+    (tmp_path / "a.csv").write_text(header + "\n".join(rows + ["3,700,0,5,1000,300,250"]))
+    (tmp_path / "b.csv").write_text(header + "\n".join(rows + ["3,800,1,0,950,300,300"]))
+    out = run_script("tools/compare_tracks.py", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"))
+    lines = out.stdout.splitlines()
+    assert lines[3] == (
+        "first laps:  2 finished, average 910.0, 3.10 steps a tile; "
+        "2 unfinished, average 775.0, 3.72 steps a tile, 1 within 5% of the end"
+    )
+    assert lines[4] == (
+        "second laps: 3 finished, average 873.3, 3.12 steps a tile; "
+        "1 unfinished, average 850.0, 3.45 steps a tile, 1 within 5% of the end"
+    )
+    # without the lap columns (as in the test above) there is no such line
+    base = details(tmp_path / "base.csv", [(0, 900, 1, 0)])
+    assert len(run_script("tools/compare_tracks.py", base, base).stdout.splitlines()) == 3
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

@@ -5,7 +5,10 @@
 Prints each agent's mean +/- standard deviation, median, laps finished, tracks under 500
 and steps off the road, then the paired difference (first minus second) with its standard
 error: the project ships a new agent when it beats the shipped one by more than two of
-them on seeds 0..99 (docs/results.md).
+them on seeds 0..99 (docs/results.md). Where the files have the lap columns (`steps`,
+`tiles_total`, `furthest_tile`), one more line per agent splits its laps: the finished
+ones' average and pace (steps a tile of track), and the unfinished ones' average, pace
+(1000 steps over the furthest tile reached) and how many were within 5% of the end.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import UserError, existing_file, run_main  # noqa: E402
 
 COLUMNS = ("track", "reward", "lap_finished", "steps_off_road")
+LAP_COLUMNS = ("steps", "tiles_total", "furthest_tile")
+NEAR_END = 0.95  # an unfinished lap this far round counts as within 5% of the end
 SHIP_AT = 2.0  # paired standard errors
 
 
@@ -56,6 +61,27 @@ def summary(tracks: dict[int, dict[str, float]]) -> str:
     )
 
 
+def laps(tracks: dict[int, dict[str, float]]) -> str:
+    """Finished and unfinished laps: how many, their average reward and their pace."""
+    rows = list(tracks.values())
+    done = [r for r in rows if r["lap_finished"]]
+    short = [r for r in rows if not r["lap_finished"]]
+    parts = []
+    if done:
+        pace = statistics.mean(r["steps"] / r["tiles_total"] for r in done)
+        mean = statistics.mean(r["reward"] for r in done)
+        parts.append(f"{len(done)} finished, average {mean:.1f}, {pace:.2f} steps a tile")
+    if short:
+        pace = statistics.mean(r["steps"] / max(r["furthest_tile"], 1) for r in short)
+        mean = statistics.mean(r["reward"] for r in short)
+        near = sum(r["furthest_tile"] >= NEAR_END * r["tiles_total"] for r in short)
+        parts.append(
+            f"{len(short)} unfinished, average {mean:.1f}, {pace:.2f} steps a tile, "
+            f"{near} within 5% of the end"
+        )
+    return "; ".join(parts)
+
+
 def paired(first: dict, second: dict) -> tuple[float, float]:
     """Mean and standard error of first minus second, track for track."""
     d = [first[t]["reward"] - second[t]["reward"] for t in sorted(first)]
@@ -82,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         f"first - second over {len(first)} tracks: {diff:+.1f}, standard error {se:.1f} "
         f"({diff / se:+.1f} SE): {verdict} than {SHIP_AT:g} standard errors ahead"
     )
+    if all(c in row for c in LAP_COLUMNS for t in (first, second) for row in t.values()):
+        print(f"first laps:  {laps(first)}")
+        print(f"second laps: {laps(second)}")
     return 0
 
 

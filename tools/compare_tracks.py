@@ -8,7 +8,7 @@ error: the project ships a new agent when it beats the shipped one by more than 
 them on seeds 0..99 (docs/results.md). Where the files have the lap columns (`steps`,
 `tiles_total`, `furthest_tile`), one more line per agent splits its laps: the finished
 ones' average and pace (steps a tile of track), and the unfinished ones' average, pace
-(1000 steps over the furthest tile reached) and how many were within 5% of the end.
+(steps over the furthest tile reached) and how many were within 5% of the end.
 """
 
 from __future__ import annotations
@@ -62,23 +62,23 @@ def summary(tracks: dict[int, dict[str, float]]) -> str:
 
 
 def laps(tracks: dict[int, dict[str, float]]) -> str:
-    """Finished and unfinished laps: how many, their average reward and their pace."""
+    """Finished and unfinished laps: how many, their average reward and their pace, steps
+    over the tiles covered (the whole track, or up to the furthest tile reached)."""
     rows = list(tracks.values())
     done = [r for r in rows if r["lap_finished"]]
     short = [r for r in rows if not r["lap_finished"]]
     parts = []
-    if done:
-        pace = statistics.mean(r["steps"] / r["tiles_total"] for r in done)
-        mean = statistics.mean(r["reward"] for r in done)
-        parts.append(f"{len(done)} finished, average {mean:.1f}, {pace:.2f} steps a tile")
+    for group, name, tiles in (
+        (done, "finished", "tiles_total"),
+        (short, "unfinished", "furthest_tile"),
+    ):
+        if group:
+            pace = statistics.mean(r["steps"] / max(r[tiles], 1) for r in group)
+            mean = statistics.mean(r["reward"] for r in group)
+            parts.append(f"{len(group)} {name}, average {mean:.1f}, {pace:.2f} steps a tile")
     if short:
-        pace = statistics.mean(r["steps"] / max(r["furthest_tile"], 1) for r in short)
-        mean = statistics.mean(r["reward"] for r in short)
         near = sum(r["furthest_tile"] >= NEAR_END * r["tiles_total"] for r in short)
-        parts.append(
-            f"{len(short)} unfinished, average {mean:.1f}, {pace:.2f} steps a tile, "
-            f"{near} within 5% of the end"
-        )
+        parts[-1] += f", {near} within {1 - NEAR_END:.0%} of the end"
     return "; ".join(parts)
 
 

@@ -16,8 +16,9 @@
 # tracks (agent_drives), V and M are trained again from scratch on half the random episodes
 # and those drives (world_model_2), CMA-ES starts again from zero on the new V and M
 # (cma_es_2, ROUND2_GENERATIONS, 40), and its best controller is carried on with 8 episodes
-# a member and a smaller step size (refine, REFINE_GENERATIONS, 20). Everything of the
-# second round is under $RUN/round2/; the evaluation, plot and GIF are of the last stage.
+# a member (REFINE_EPISODES) and a smaller step size (refine, REFINE_GENERATIONS, 20).
+# Everything of the second round is under $RUN/round2/; the evaluation, plot and GIF are of
+# the last stage.
 #
 # OVERNIGHT=1 (laptop and tiny presets; into runs/overnight by default) is ITERATE=1 sized
 # for one night on 2 cores (at most 8 hours at 590 agent steps/s a core, the slowest CPU
@@ -77,8 +78,10 @@ if ((ITERATE)); then
   GENERATIONS=${GENERATIONS:-$round1}
   ROUND2_GENERATIONS=${ROUND2_GENERATIONS:-$round2}
   REFINE_GENERATIONS=${REFINE_GENERATIONS:-$refine}
+  REFINE_EPISODES=${REFINE_EPISODES:-$refine_episodes}
   require_int ROUND2_GENERATIONS 1
   require_int REFINE_GENERATIONS 1
+  require_int REFINE_EPISODES 1
 fi
 generations=()
 if [[ -n "$GENERATIONS" ]]; then
@@ -208,8 +211,8 @@ if ((ITERATE)); then
 
   cma_es_stage cma_es_2 "CMA-ES from zero on the new V and M -> $R2/log/" "$R2/log" \
     "${WEIGHTS[@]}" --generations "$ROUND2_GENERATIONS"
-  cma_es_stage refine "its best controller carried on, $refine_episodes episodes a member -> $R2/log/" \
-    "$R2/log" "${WEIGHTS[@]}" --init "$FINAL_BASE.best.json" -e "$refine_episodes" \
+  cma_es_stage refine "its best controller carried on, $REFINE_EPISODES episodes a member -> $R2/log/" \
+    "$R2/log" "${WEIGHTS[@]}" --init "$FINAL_BASE.best.json" -e "$REFINE_EPISODES" \
     --sigma_init "$refine_sigma" --generations "$REFINE_GENERATIONS"
   LOG_BASE=$FINAL_BASE
 fi

@@ -235,15 +235,17 @@ def test_second_seed_runs_ship_their_logs_and_scores(name):
     check_published_score(SEED2 / name, ["docs/results.md"])
 
 
-def check_stage_times(folder: Path) -> tuple[list[str], list[str], float]:
+def check_stage_times(
+    folder: Path, docs: tuple[str, ...] = ("README.md", "docs/results.md")
+) -> tuple[list[str], list[str], float]:
     """A run's stage_times.tsv, from extraction to the GIF: its header, each row's stage
     (an "(interrupted)" or "(killed)" note dropped) and its hours, the sum of every row
-    (every stage, every invocation), which the README and docs/results.md quote."""
+    (every stage, every invocation), which each of `docs` quotes."""
     lines = (folder / "stage_times.tsv").read_text().splitlines()
     stages = [line.split("\t")[0].split(" (")[0] for line in lines[1:]]
     assert stages[0] == "extract" and stages[-2:] == ["evaluate", "plot_and_video"]
     hours = sum(int(line.split("\t")[1]) for line in lines[1:]) / 3600
-    for doc in ["README.md", "docs/results.md"]:
+    for doc in docs:
         assert f"{hours:.2f} hours" in (ROOT / doc).read_text(), doc
     return lines[0].split("\t"), stages, hours
 
@@ -338,3 +340,18 @@ def test_overnight_runs_ship_their_logs_score_and_hours(seed):
     rounds = ["world_model", "cma_es", "agent_drives", "world_model_2", "cma_es_2", "refine"]
     assert set(rounds) <= set(stages)
     assert hours <= 8
+
+
+REFINE16 = ROOT / "log/overnight_refine16"  # seed 1's refinement at 16 x 15 (dropped)
+
+
+def test_overnight_refinement_at_16_episodes_ships_its_logs_score_and_hours():
+    """The overnight recipe's refinement at 16 episodes a member on seed 1's run: its logs,
+    the 100-track score and details the docs quote, the first track again from seed 1's V
+    and M, and its running time, at most 8 hours, as docs/results.md quotes it."""
+    base = REFINE16 / "carracing.cma.16.32"
+    check_logs(str(base))
+    check_published_score(base, ["docs/results.md"])
+    check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
+    _, stages, hours = check_stage_times(REFINE16, ("docs/results.md",))
+    assert "refine" in stages and hours <= 8

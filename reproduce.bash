@@ -16,7 +16,8 @@
 # tracks (agent_drives), V and M are trained again from scratch on half the random episodes
 # and those drives (world_model_2), CMA-ES starts again from zero on the new V and M
 # (cma_es_2, ROUND2_GENERATIONS, 40), and its best controller is carried on with 8 episodes
-# a member (REFINE_EPISODES) and a smaller step size (refine, REFINE_GENERATIONS, 20).
+# a member (REFINE_EPISODES) and a smaller step size (refine, REFINE_GENERATIONS, 20;
+# REFINE_MAX_STEPS, 1000, cuts its training and evaluation episodes shorter).
 # Everything of the second round is under $RUN/round2/; the evaluation, plot and GIF are of
 # the last stage.
 #
@@ -79,9 +80,11 @@ if ((ITERATE)); then
   ROUND2_GENERATIONS=${ROUND2_GENERATIONS:-$round2}
   REFINE_GENERATIONS=${REFINE_GENERATIONS:-$refine}
   REFINE_EPISODES=${REFINE_EPISODES:-$refine_episodes}
+  REFINE_MAX_STEPS=${REFINE_MAX_STEPS:-1000}
   require_int ROUND2_GENERATIONS 1
   require_int REFINE_GENERATIONS 1
   require_int REFINE_EPISODES 1
+  require_int REFINE_MAX_STEPS 1
 fi
 generations=()
 if [[ -n "$GENERATIONS" ]]; then
@@ -213,7 +216,7 @@ if ((ITERATE)); then
     "${WEIGHTS[@]}" --generations "$ROUND2_GENERATIONS"
   cma_es_stage refine "its best controller carried on, $REFINE_EPISODES episodes a member -> $R2/log/" \
     "$R2/log" "${WEIGHTS[@]}" --init "$FINAL_BASE.best.json" -e "$REFINE_EPISODES" \
-    --sigma_init "$refine_sigma" --generations "$REFINE_GENERATIONS"
+    --sigma_init "$refine_sigma" --generations "$REFINE_GENERATIONS" --max-steps "$REFINE_MAX_STEPS"
   LOG_BASE=$FINAL_BASE
 fi
 

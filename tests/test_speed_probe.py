@@ -59,3 +59,25 @@ def test_bad_pair_is_a_one_line_error():
         "speed_probe.py: error: --against 'vae/vae.json': expected VAE:RNN, two weight files "
         "(vae.json:rnn.json)"
     ]
+
+
+def test_m_on_the_drives_alone_carries_the_speed_docs_quote():
+    """docs/results.md's probe of seed 2's second round: its M and the M trained on the
+    agent's drives only (log/m_drives_seed2), the same V, the same 10 drives."""
+    s2 = "log/overnight_seed2"
+    proc = run_script(
+        "tools/speed_probe.py",
+        f"{s2}/carracing.cma.8.32.best.json",
+        "--vae",
+        f"{s2}/vae.json",
+        "--rnn",
+        f"{s2}/rnn.json",
+        "--against",
+        f"{s2}/vae.json:log/m_drives_seed2/rnn.json",
+    )
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("10 drives, 9354 steps, mean speed 54.9")
+    assert lines[2:] == [
+        f"{s2}/vae.json:{s2}/rnn.json 0.333 0.330 0.429",
+        f"{s2}/vae.json:log/m_drives_seed2/rnn.json 0.333 0.828 0.825",
+    ]

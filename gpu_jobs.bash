@@ -12,6 +12,8 @@
 # INSTALL/rnn/rnn.json, INSTALL/initial_z/initial_z.json). A stage whose output is
 # complete does nothing, so running the script again after a crash resumes it; V, M or
 # series made with other settings stop it with an error (their --restart starts over).
+# M_DATA (some of DATA's folders) trains M on those folders' episodes only: V and the
+# series are of all of DATA, and M reads SERIES_m/, links to the series of M_DATA's episodes.
 set -euo pipefail
 cd "$(dirname "$0")"
 source common.bash
@@ -44,8 +46,36 @@ fi
 # shellcheck disable=SC2086
 "$PYTHON" series.py --preset "$PRESET" --data "${data[@]}" --vae "$VAE_DIR/vae.json" --out "$SERIES" \
   "${again[@]}" ${SERIES_ARGS:-}
+m_series=$SERIES
+if [[ -n "${M_DATA:-}" ]]; then  # M on M_DATA's episodes only: their series, linked
+  read -ra m_data <<<"$M_DATA"
+  m_series=${SERIES%/}_m
+  rm -rf "$m_series.tmp"
+  mkdir -p "$m_series.tmp"
+  cp "$SERIES/vae_sha1.txt" "$m_series.tmp/"
+  if ! {
+    for folder in "${m_data[@]}"; do
+      if [[ ! -d "$folder" ]]; then
+        echo "gpu_jobs.bash: error: M_DATA $folder: no such folder; expected one of DATA's folders of episodes" >&2
+        exit 2
+      fi
+      find "$folder" -maxdepth 1 -name '[!.]*.npz' -printf '%f\n'
+    done | sort | while read -r name; do
+      if [[ ! -f "$SERIES/$name" ]]; then
+        echo "gpu_jobs.bash: error: $SERIES/$name: no series for M_DATA's episode $name; expected M_DATA among DATA's folders" >&2
+        exit 2
+      fi
+      ln -s "$(realpath "$SERIES/$name")" "$m_series.tmp/$name"
+    done
+  }; then  # an episode of M_DATA without a series: nothing of M changed
+    rm -rf "$m_series.tmp"
+    exit 2
+  fi
+  rm -rf "$m_series"
+  mv "$m_series.tmp" "$m_series"
+fi
 # shellcheck disable=SC2086
-"$PYTHON" rnn_train.py --preset "$PRESET" --series "$SERIES" --out "$RNN_DIR" --initial-z "$INITIAL_Z" \
+"$PYTHON" rnn_train.py --preset "$PRESET" --series "$m_series" --out "$RNN_DIR" --initial-z "$INITIAL_Z" \
   "${again[@]}" ${RNN_ARGS:-}
 
 install_weights() {  # copy to a hidden temporary name, then rename: never half a file

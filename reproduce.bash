@@ -18,6 +18,7 @@
 # (cma_es_2, ROUND2_GENERATIONS, 40), and its best controller is carried on with 8 episodes
 # a member (REFINE_EPISODES) and a smaller step size (refine, REFINE_GENERATIONS, 20;
 # REFINE_MAX_STEPS, 1000, cuts its training and evaluation episodes shorter).
+# ROUND2_M_DATA=drives trains the second M on the drives alone (V still on both).
 # Everything of the second round is under $RUN/round2/; the evaluation, plot and GIF are of
 # the last stage.
 #
@@ -81,6 +82,11 @@ if ((ITERATE)); then
   REFINE_GENERATIONS=${REFINE_GENERATIONS:-$refine}
   REFINE_EPISODES=${REFINE_EPISODES:-$refine_episodes}
   REFINE_MAX_STEPS=${REFINE_MAX_STEPS:-1000}
+  ROUND2_M_DATA=${ROUND2_M_DATA:-mixed}
+  if [[ $ROUND2_M_DATA != mixed && $ROUND2_M_DATA != drives ]]; then
+    echo "reproduce.bash: error: ROUND2_M_DATA=$ROUND2_M_DATA: expected mixed or drives" >&2
+    exit 2
+  fi
   require_int ROUND2_GENERATIONS 1
   require_int REFINE_GENERATIONS 1
   require_int REFINE_EPISODES 1
@@ -156,8 +162,9 @@ else
   done_with extract
 fi
 
-train_world_model() {  # FOLDER DATA M_ARGS: V, series and M on DATA, all under FOLDER
-  DATA=$2 VAE_DIR=$1/tf_vae SERIES=$1/series RNN_DIR=$1/tf_rnn \
+train_world_model() {  # FOLDER DATA M_ARGS [M_DATA]: V, series and M on DATA (M on M_DATA
+  # only, if given), all under FOLDER
+  DATA=$2 M_DATA=${4:-} VAE_DIR=$1/tf_vae SERIES=$1/series RNN_DIR=$1/tf_rnn \
     INITIAL_Z=$1/tf_initial_z/initial_z.json INSTALL=$1 \
     VAE_ARGS="--seed $SEED" RNN_ARGS="--seed $SEED $3" bash gpu_jobs.bash --preset "$PRESET"
 }
@@ -207,7 +214,9 @@ if ((ITERATE)); then
     skipped world_model_2
   else
     stage world_model_2 "V, series and M again, on $R2/random and $R2/agent -> $R2/{vae,rnn,initial_z}"
-    train_world_model "$R2" "$R2/random $R2/agent" "${m2_steps[*]}"
+    m2_data=""
+    [[ $ROUND2_M_DATA == drives ]] && m2_data=$R2/agent
+    train_world_model "$R2" "$R2/random $R2/agent" "${m2_steps[*]}" "$m2_data"
     done_with world_model_2
   fi
   WEIGHTS=(--vae "$R2/vae/vae.json" --rnn "$R2/rnn/rnn.json")

@@ -179,6 +179,7 @@ CASES = [
     ("reproduce.bash", {"RUN": "{out}/run", "ITERATE": "1", "REFINE_GENERATIONS": "x"}),
     ("reproduce.bash", {"RUN": "{out}/run", "OVERNIGHT": "1", "REFINE_EPISODES": "0"}),
     ("reproduce.bash", {"RUN": "{out}/run", "OVERNIGHT": "1", "REFINE_MAX_STEPS": "-5"}),
+    ("reproduce.bash", {"RUN": "{out}/run", "OVERNIGHT": "1", "ROUND2_M_DATA": "agent"}),
     ("reproduce.bash", {"RUN": "{out}/run", "OVERNIGHT": "yes"}),
     ("reproduce.bash", {"RUN": "{out}/run", "OVERNIGHT": "1", "PRESET": "paper"}),
 ]

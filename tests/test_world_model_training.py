@@ -317,6 +317,47 @@ def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
     assert proc.stderr.count("starting") == 1  # M, on the new series
 
 
+def test_gpu_jobs_trains_m_on_m_data_alone(record, tmp_path):
+    """M_DATA: V and the series are of every folder of DATA, M reads only the series of
+    M_DATA's episodes (linked in SERIES_m/); an M_DATA folder outside DATA is a one-line
+    error before M trains."""
+    names = sorted(p.name for p in record.glob("*.npz"))
+    halves = {"a": names[:2], "b": names[2:]}
+    for half, files in halves.items():
+        (tmp_path / half).mkdir()
+        for name in files:
+            (tmp_path / half / name).symlink_to(record / name)
+    env = script_env(
+        DATA=f"{tmp_path / 'a'} {tmp_path / 'b'}",
+        M_DATA=str(tmp_path / "b"),
+        VAE_DIR=str(tmp_path / "tf_vae"),
+        SERIES=str(tmp_path / "series"),
+        RNN_DIR=str(tmp_path / "tf_rnn"),
+        INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
+        INSTALL=str(tmp_path),
+        RNN_ARGS="--seq-len 40",
+    )
+    run_script("gpu_jobs.bash", "--preset", "tiny", env=env)
+    assert sorted(p.name for p in (tmp_path / "series").glob("*.npz")) == names
+    linked = sorted((tmp_path / "series_m").glob("*.npz"))
+    assert [p.name for p in linked] == halves["b"]
+    assert all(p.resolve() == (tmp_path / "series" / p.name).resolve() for p in linked)
+    NumpyRNN.from_json(tmp_path / "rnn/rnn.json")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c/stray.npz").write_bytes(b"")
+    proc = run_script(
+        "gpu_jobs.bash", "--preset", "tiny", env=dict(env, M_DATA=str(tmp_path / "c")), check=False
+    )
+    assert proc.returncode == 2 and "rnn_train" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"gpu_jobs.bash: error: {tmp_path / 'series'}/stray.npz: no series for M_DATA's "
+        "episode stray.npz; expected M_DATA among DATA's folders"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("series_m")) == [
+        "series_m"
+    ]
+
+
 def test_untrained_m_is_made_from_its_seed(tmp_path):
     """rnn_train.py --untrained: M's initial weights, the same file for the same seed, with
     no series needed; another seed gives other weights."""

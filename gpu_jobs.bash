@@ -28,6 +28,13 @@ while (($#)); do
 done
 DATA=${DATA:-record}
 read -ra data <<<"$DATA"
+read -ra m_data <<<"${M_DATA:-}"
+for folder in "${m_data[@]}"; do  # before any training: a folder that is not there
+  if [[ ! -d "$folder" ]]; then
+    echo "gpu_jobs.bash: error: M_DATA $folder: no such folder; expected one of DATA's folders of episodes" >&2
+    exit 2
+  fi
+done
 VAE_DIR=${VAE_DIR:-tf_vae}
 SERIES=${SERIES:-series}
 RNN_DIR=${RNN_DIR:-tf_rnn}
@@ -47,27 +54,18 @@ fi
 "$PYTHON" series.py --preset "$PRESET" --data "${data[@]}" --vae "$VAE_DIR/vae.json" --out "$SERIES" \
   "${again[@]}" ${SERIES_ARGS:-}
 m_series=$SERIES
-if [[ -n "${M_DATA:-}" ]]; then  # M on M_DATA's episodes only: their series, linked
-  read -ra m_data <<<"$M_DATA"
+if ((${#m_data[@]})); then  # M on M_DATA's episodes only: their series, linked
   m_series=${SERIES%/}_m
   rm -rf "$m_series.tmp"
   mkdir -p "$m_series.tmp"
   cp "$SERIES/vae_sha1.txt" "$m_series.tmp/"
-  if ! {
-    for folder in "${m_data[@]}"; do
-      if [[ ! -d "$folder" ]]; then
-        echo "gpu_jobs.bash: error: M_DATA $folder: no such folder; expected one of DATA's folders of episodes" >&2
-        exit 2
-      fi
-      find "$folder" -maxdepth 1 -name '[!.]*.npz' -printf '%f\n'
-    done | sort | while read -r name; do
-      if [[ ! -f "$SERIES/$name" ]]; then
-        echo "gpu_jobs.bash: error: $SERIES/$name: no series for M_DATA's episode $name; expected M_DATA among DATA's folders" >&2
-        exit 2
-      fi
-      ln -s "$(realpath "$SERIES/$name")" "$m_series.tmp/$name"
-    done
-  }; then  # an episode of M_DATA without a series: nothing of M changed
+  if ! find "${m_data[@]}" -maxdepth 1 -name '[!.]*.npz' -printf '%f\n' | sort | while read -r name; do
+    if [[ ! -f "$SERIES/$name" ]]; then
+      echo "gpu_jobs.bash: error: $SERIES/$name: no series for M_DATA's episode $name; expected M_DATA among DATA's folders" >&2
+      exit 2
+    fi
+    ln -s "$(realpath "$SERIES/$name")" "$m_series.tmp/$name"
+  done; then  # an episode of M_DATA without a series: nothing of M changed
     rm -rf "$m_series.tmp"
     exit 2
   fi

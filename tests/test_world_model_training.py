@@ -288,16 +288,22 @@ def test_figures(trained, record, tmp_path):
     assert dream.size[1] == 66 * 2
 
 
-def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
-    env = script_env(
-        DATA=str(record),
+def gpu_jobs_env(tmp_path, data: str, **more) -> dict[str, str]:
+    """gpu_jobs.bash's environment for the tiny preset: DATA, every output under tmp_path."""
+    return script_env(
+        DATA=data,
         VAE_DIR=str(tmp_path / "tf_vae"),
         SERIES=str(tmp_path / "series"),
         RNN_DIR=str(tmp_path / "tf_rnn"),
         INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
         INSTALL=str(tmp_path),
         RNN_ARGS="--seq-len 40",
+        **more,
     )
+
+
+def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
+    env = gpu_jobs_env(tmp_path, str(record))
     run_script("gpu_jobs.bash", "--preset", "tiny", env=env)
     NumpyVAE.from_json(tmp_path / "vae/vae.json")
     NumpyRNN.from_json(tmp_path / "rnn/rnn.json")
@@ -320,23 +326,14 @@ def test_gpu_jobs_tiny_preset_installs_weights(record, tmp_path):
 def test_gpu_jobs_trains_m_on_m_data_alone(record, tmp_path):
     """M_DATA: V and the series are of every folder of DATA, M reads only the series of
     M_DATA's episodes (linked in SERIES_m/); an M_DATA folder outside DATA is a one-line
-    error before M trains."""
+    error before M trains, and a folder that is not there one before anything trains."""
     names = sorted(p.name for p in record.glob("*.npz"))
     halves = {"a": names[:2], "b": names[2:]}
     for half, files in halves.items():
         (tmp_path / half).mkdir()
         for name in files:
             (tmp_path / half / name).symlink_to(record / name)
-    env = script_env(
-        DATA=f"{tmp_path / 'a'} {tmp_path / 'b'}",
-        M_DATA=str(tmp_path / "b"),
-        VAE_DIR=str(tmp_path / "tf_vae"),
-        SERIES=str(tmp_path / "series"),
-        RNN_DIR=str(tmp_path / "tf_rnn"),
-        INITIAL_Z=str(tmp_path / "tf_initial_z/initial_z.json"),
-        INSTALL=str(tmp_path),
-        RNN_ARGS="--seq-len 40",
-    )
+    env = gpu_jobs_env(tmp_path, f"{tmp_path / 'a'} {tmp_path / 'b'}", M_DATA=str(tmp_path / "b"))
     run_script("gpu_jobs.bash", "--preset", "tiny", env=env)
     assert sorted(p.name for p in (tmp_path / "series").glob("*.npz")) == names
     linked = sorted((tmp_path / "series_m").glob("*.npz"))
@@ -355,6 +352,14 @@ def test_gpu_jobs_trains_m_on_m_data_alone(record, tmp_path):
     )
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("series_m")) == [
         "series_m"
+    ]
+    missing = tmp_path / "none"
+    proc = run_script(
+        "gpu_jobs.bash", "--preset", "tiny", env=dict(env, M_DATA=str(missing)), check=False
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"gpu_jobs.bash: error: M_DATA {missing}: no such folder; expected one of DATA's folders "
+        "of episodes"
     ]
 
 

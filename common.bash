@@ -107,6 +107,18 @@ up_to_date() {
   for input; do [[ $file -nt $input ]] || return 1; done
 }
 
+# has_flag FLAG ARGS...: whether ARGS give FLAG (`FLAG V` or `FLAG=V`). A loop, not
+# `printf | grep -q`: grep ends at its first match, and printf's next line then dies of
+# SIGPIPE, which pipefail reads as no match.
+has_flag() {
+  local flag=$1 arg
+  shift
+  for arg; do
+    [[ $arg == "$flag" || $arg == "$flag"=* ]] && return 0
+  done
+  return 1
+}
+
 # flag_value FLAG DEFAULT ARGS...: the value ARGS give FLAG (`FLAG V` or `FLAG=V`, the last
 # one), else DEFAULT.
 flag_value() {

@@ -27,7 +27,7 @@ require_writable_dir "$out" "episode files"
 
 # The base seed is resolved once, before any worker starts, so all of them share it.
 seed_args=()
-if ! printf '%s\n' "$@" | grep -q -- '^--seed'; then
+if ! has_flag --seed "$@"; then
   seed=$("$PYTHON" -c 'import sys, pathlib, extract; print(extract.resolve_base_seed(pathlib.Path(sys.argv[1]), None))' "$out")
   seed_args=(--seed "$seed")
 fi

@@ -255,6 +255,26 @@ def test_extract_bash_two_workers(tmp_path):
     assert {int(f.stem) for f in list_episode_files(out2)} == names
 
 
+def test_extract_bash_with_a_seed_saves_none(tmp_path):
+    """--seed given: no extract_seed.txt, however long the command line (a long one made
+    the old `printf | grep -q` test of the flag fail now and then: grep ends at its match,
+    printf dies of SIGPIPE, and pipefail read that as no --seed)."""
+    out = tmp_path / "rec"
+    repeated = ["--trials", "1"] * 2000  # the last one counts, as any flag given twice
+    run_script(
+        "extract.bash",
+        "--seed",
+        "9",
+        "--out",
+        str(out),
+        "--max-frames",
+        "10",
+        *repeated,
+        env=script_env(WORKERS="1"),
+    )
+    assert sorted(p.name for p in out.iterdir()) == [f"{episode_seeds(9, 1)[0]}.npz"]
+
+
 def test_extract_bash_fails_when_a_worker_fails(tmp_path):
     proc = run_script(
         "extract.bash",

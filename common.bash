@@ -26,19 +26,31 @@ require_writable_dir() {
   rm -f "$probe"
 }
 
-# killed_stage_row OPEN DIR START [PAUSED]: the stage_times.tsv line for a stage whose
-# script was killed outright. OPEN holds "name<TAB>start"; the stage's time runs to the
-# newest file written under DIR since then, less PAUSED seconds (tools/pause.py). Only
-# files count (a folder's time moves when a script checks it can write there), and none
-# from the 2 s before START, when the next invocation began (a launcher's line in a log
-# beside them, such as nohup's), nor tools/pause.py's.
+# killed_stage_row OPEN DIR START: the stage_times.tsv line for a stage whose script was
+# killed outright. OPEN holds "name<TAB>start"; the stage's time runs to the newest file
+# written under DIR since then, less the parts of its pauses (DIR/pauses.tsv, written by
+# tools/pause.py) that fell before that file: a pause after it, before the kill, took
+# nothing off the time counted. Only files count (a folder's time moves when a script
+# checks it can write there), and none from the 2 s before START, when the next
+# invocation began (a launcher's line in a log beside them, such as nohup's), nor
+# tools/pause.py's.
 killed_stage_row() {
-  local open=$1 dir=$2 start=$3 paused=${4:-0} name since last ran
+  local open=$1 dir=$2 start=$3 paused=0 name since last ran from to stage
   IFS=$'\t' read -r name since <"$open"
   last=$(find "$dir" -type f -newer "$open" ! -newermt "@$((start - 2))" ! -name pauses.tsv \
     ! -name .stage_paused ! -name .paused_since -printf '%T@\n' | sort -n | tail -n 1)
   last=${last%.*}
   last=${last:-$since}
+  if [[ -f $dir/pauses.tsv ]]; then
+    while IFS=$'\t' read -r from to _ stage; do
+      [[ $stage == "$name" ]] || continue
+      from=$(date -u -d "$from" +%s)
+      to=$(date -u -d "$to" +%s)
+      ((from < since)) && from=$since
+      ((to > last)) && to=$last
+      ((to > from)) && paused=$((paused + to - from))
+    done < <(tail -n +2 "$dir/pauses.tsv")
+  fi
   ran=$((last - since - paused))
   printf '%s (killed)\t%d\t%s\t%d\n' "$name" "$((ran > 0 ? ran : 0))" \
     "$(date -u -d "@$last" +%Y-%m-%dT%H:%M:%SZ)" "$paused"

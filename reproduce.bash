@@ -106,7 +106,7 @@ PAUSED=$RUN/.stage_paused  # seconds the stage running now was paused (tools/pau
 paused_seconds() { cat "$PAUSED" 2>/dev/null || echo 0; }
 [[ -f "$TIMES" ]] || printf 'stage\tseconds\tfinished\tpaused\n' >"$TIMES"
 if [[ -f "$OPEN" ]]; then  # the last invocation was killed in that stage: its time, at least
-  killed_stage_row "$OPEN" "$RUN" "$start" "$(paused_seconds)" >>"$TIMES"
+  killed_stage_row "$OPEN" "$RUN" "$start" >>"$TIMES"
   rm -f "$OPEN"
 fi
 rm -f "$PAUSED" "$RUN/.paused_since"  # a pause the kill cut short

@@ -126,7 +126,8 @@ def test_kills_at_random_moments_resume_to_the_same_result(request, tmp_path):
 
 
 def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
-    """The "(killed)" line counts to the last file the stage wrote, less its pauses. A
+    """The "(killed)" line counts to the last file the stage wrote, less the parts of its
+    pauses before that file (a pause after it, before the kill, took nothing off). A
     restart's own traces are left out: the run folder's time (the restart checks it can
     write there) and a log beside it that the restart's launcher has just written to
     (nohup's line); so are the pause tool's files."""
@@ -140,15 +141,25 @@ def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
     written.write_text("[]")
     os.utime(written, (now - 40, now - 40))
     (run / "run.log").write_text("nohup: ignoring input\n")  # written now, by the launcher
-    for name in ("pauses.tsv", ".stage_paused"):  # tools/pause.py's, after a 15 s pause
-        (run / name).write_text("15\n")
-        os.utime(run / name, (now - 10, now - 10))
+    stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    pauses = [  # (from, to, stage): counted 15 s, 5 s of the one across the last file
+        (now - 200, now - 150, "cma_es"),  # an earlier invocation's
+        (now - 90, now - 75, "cma_es"),
+        (now - 45, now - 30, "cma_es"),
+        (now - 25, now - 15, "cma_es"),  # after the last file
+        (now - 70, now - 60, "extract"),
+    ]
+    rows = [f"{stamp(a)}\t{stamp(b)}\t{b - a}\t{stage}\n" for a, b, stage in pauses]
+    (run / "pauses.tsv").write_text("paused\tresumed\tseconds\tstage\n" + "".join(rows))
+    (run / ".stage_paused").write_text("40\n")
+    for name in ("pauses.tsv", ".stage_paused"):  # written by tools/pause.py, after it
+        os.utime(run / name, (now - 15, now - 15))
     proc = subprocess.run(
         [
             "bash",
             "-c",
             'source common.bash && require_writable_dir "$1" run && '
-            'killed_stage_row "$1/.stage_open" "$1" "$(date +%s)" 15',
+            'killed_stage_row "$1/.stage_open" "$1" "$(date +%s)"',
             "-",
             str(run),
         ],
@@ -157,5 +168,4 @@ def test_a_killed_stage_is_timed_to_its_last_file_not_to_the_restart(tmp_path):
         text=True,
         check=True,
     )
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 40))
-    assert proc.stdout == f"cma_es (killed)\t45\t{stamp}\t15\n"
+    assert proc.stdout == f"cma_es (killed)\t40\t{stamp(now - 40)}\t20\n"

@@ -362,3 +362,18 @@ def test_overnight_refinement_variants_ship_their_logs_score_and_hours(name):
     check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
     _, stages, hours = check_stage_times(folder, ("docs/results.md",))
     assert "refine" in stages and hours <= 8
+
+
+def test_overnight_with_m_on_the_drives_alone_ships_its_logs_score_and_hours():
+    """Seed 2's overnight run with its second M trained on the agent's drives alone
+    (`ROUND2_M_DATA=drives`, dropped): both CMA-ES runs' logs, the 100-track score and
+    details the docs quote, the first track again from seed 2's second V and this M, and its
+    running time, every stage from extraction on, as docs/results.md quotes it."""
+    folder = ROOT / "log/m_drives_seed2"
+    for name in ("carracing.cma.4.32", "carracing.cma.8.32"):
+        check_logs(str(folder / name))
+    base = folder / "carracing.cma.8.32"
+    check_published_score(base, ["docs/results.md"])
+    check_first_track_replays(base, "log/overnight_seed2/vae.json", "log/m_drives_seed2/rnn.json")
+    _, stages, hours = check_stage_times(folder, ("docs/results.md",))
+    assert {"world_model_2", "cma_es_2", "refine"} <= set(stages) and hours <= 8

@@ -364,6 +364,25 @@ def test_overnight_refinement_variants_ship_their_logs_score_and_hours(name):
     assert "refine" in stages and hours <= 8
 
 
+def test_overnight_refinement_carried_on_continues_seed_1s_run_exactly():
+    """Seed 1's overnight refinement carried on from 30 to 60 generations (an experiment on
+    what more steps give, not a recipe): its first 30 generations' logs are seed 1's, value
+    for value; its score and details as the docs quote them, the first track again from
+    seed 1's V and M, and its hours (seed 1's stages and the 30 more) as quoted."""
+    folder = ROOT / "log/overnight_refine60"
+    base = folder / "carracing.cma.8.32"
+    check_logs(str(base))
+    seed1 = ROOT / "log/overnight/carracing.cma.8.32"
+    hist, first = read(f"{base}.hist.json"), read(f"{seed1}.hist.json")
+    assert len(hist) == 60 and hist[:30] == first
+    evals = read(f"{base}.log.json")
+    assert evals[: len(read(f"{seed1}.log.json"))] == read(f"{seed1}.log.json")
+    check_published_score(base, ["docs/results.md"])
+    check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
+    _, stages, _ = check_stage_times(folder, ("docs/results.md",))
+    assert stages.count("refine") == 3  # seed 1's two (one killed), then the 30 more
+
+
 def test_overnight_with_m_on_the_drives_alone_ships_its_logs_score_and_hours():
     """Seed 2's overnight run with its second M trained on the agent's drives alone
     (`ROUND2_M_DATA=drives`, dropped): both CMA-ES runs' logs, the 100-track score and

@@ -368,21 +368,20 @@ def test_overnight_refinement_variants_ship_their_logs_score_and_hours(name):
 
 
 def test_overnight_refinement_carried_on_continues_seed_1s_run_exactly():
-    """Seed 1's overnight refinement carried on from 30 to 60 generations (an experiment on
-    what more steps give, not a recipe): its first 30 generations' logs are seed 1's, value
-    for value; its score and details as the docs quote them, the first track again from
-    seed 1's V and M, and its hours (seed 1's stages and the 30 more) as quoted."""
-    folder = ROOT / "log/overnight_refine60"  # its hours; its controller is the shipped one
-    base = ROOT / "log/carracing.cma.8.32"
-    check_logs(str(base))
-    seed1 = ROOT / "log/overnight/carracing.cma.8.32"
-    hist, first = read(f"{base}.hist.json"), read(f"{seed1}.hist.json")
-    assert len(hist) == 60 and hist[:30] == first
-    evals = read(f"{base}.log.json")
-    assert evals[: len(read(f"{seed1}.log.json"))] == read(f"{seed1}.log.json")
-    check_published_score(base, ["docs/results.md"])
-    check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
-    _, stages, _ = check_stage_times(folder, ("docs/results.md",))
+    """The shipped agent is seed 1's overnight run with its refinement carried on from 30
+    generations to 60: its first 30 generations' logs are seed 1's, value for value; its V
+    and M are seed 1's files, byte for byte; docs/results.md quotes its score and its hours
+    (seed 1's stages and the 30 more). The shipped tests above check its logs and replay."""
+    base = shipped_base()
+    seed1 = ROOT / "log/overnight"
+    hist = read(f"{base}.hist.json")
+    assert len(hist) == 60 and hist[:30] == read(seed1 / "carracing.cma.8.32.hist.json")
+    first_evals = read(seed1 / "carracing.cma.8.32.log.json")
+    assert read(f"{base}.log.json")[: len(first_evals)] == first_evals
+    for name in ("vae/vae.json", "rnn/rnn.json"):
+        assert (ROOT / name).read_bytes() == (seed1 / Path(name).name).read_bytes(), name
+    check_published_score(Path(base), ["docs/results.md"])
+    _, stages, _ = check_stage_times(ROOT / "log/overnight_refine60", ("docs/results.md",))
     assert stages.count("refine") == 3  # seed 1's two (one killed), then the 30 more
 
 

@@ -23,10 +23,11 @@
 # the last stage.
 #
 # OVERNIGHT=1 (laptop and tiny presets; into runs/overnight by default) is ITERATE=1 sized
-# for one night on 2 cores (at most 8 hours at 590 agent steps/s a core, the slowest CPU
-# measured): the chain that made the shipped agent, as one command. 40 first-round
-# generations, V and M again (M at 2400 steps both times), 70 generations from zero, and
-# 30 refinement generations with 8 episodes a member (docs/pipeline.md says why).
+# for one night on 2 cores (at most 8 hours at 590 agent steps/s a core; a CPU at 382
+# needs about 11): the shipped agent's chain as one command, with 30 refinement
+# generations where it had 60 (REFINE_GENERATIONS=60). 40 first-round generations, V and
+# M again (M at 2400 steps both times), 70 generations from zero, and the refinement with
+# 8 episodes a member (docs/pipeline.md says why).
 #
 # Every stage skips finished work and CMA-ES continues with --resume, so after a crash,
 # a Ctrl-C or a reboot the same command carries on where it stopped. Each stage's

@@ -385,6 +385,17 @@ def test_overnight_refinement_carried_on_continues_seed_1s_run_exactly():
     assert stages.count("refine") == 3  # seed 1's two (one killed), then the 30 more
 
 
+def test_shipped_agent_restarted_for_15_generations_ships_its_logs_and_score():
+    """The shipped agent's kept controller carried on by a new CMA-ES (step size 0.05, the
+    refinement's settings otherwise) for 15 generations (dropped): its logs, the 100-track
+    score and details the docs quote, and the first track again from the shipped V and M."""
+    base = ROOT / "log/refine_restart/carracing.cma.8.32"
+    check_logs(str(base))
+    assert len(read(f"{base}.hist.json")) == 15
+    check_published_score(base, ["docs/results.md"])
+    check_first_track_replays(base, "vae/vae.json", "rnn/rnn.json")
+
+
 def test_overnight_with_m_on_the_drives_alone_ships_its_logs_score_and_hours():
     """Seed 2's overnight run with its second M trained on the agent's drives alone
     (`ROUND2_M_DATA=drives`, dropped): both CMA-ES runs' logs, the 100-track score and

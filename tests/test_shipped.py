@@ -396,6 +396,20 @@ def test_shipped_agent_restarted_for_15_generations_ships_its_logs_and_score():
     check_first_track_replays(base, "vae/vae.json", "rnn/rnn.json")
 
 
+def test_overnight_chain_with_40_second_round_generations_ships_its_logs_and_score():
+    """Seed 1's chain with its second CMA-ES cut to 40 generations and its refinement run
+    for 50 from there (dropped): the refinement's logs, the 100-track score and details the
+    docs quote, and the first track again from seed 1's V and M."""
+    base = ROOT / "log/overnight_r2g40/carracing.cma.8.32"
+    check_logs(str(base))
+    assert len(read(f"{base}.hist.json")) == 50
+    start = read(str(ROOT / "log/overnight_r2g40/init_g40.json"))
+    second_round = read(str(ROOT / "log/overnight/carracing.cma.4.32.log.json"))
+    assert [e[:3] for e in second_round if e[0] == 40 and len(e) == 3] == [[40, start[1], start[0]]]
+    check_published_score(base, ["docs/results.md"])
+    check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
+
+
 def test_overnight_with_m_on_the_drives_alone_ships_its_logs_score_and_hours():
     """Seed 2's overnight run with its second M trained on the agent's drives alone
     (`ROUND2_M_DATA=drives`, dropped): both CMA-ES runs' logs, the 100-track score and

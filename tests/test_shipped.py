@@ -398,8 +398,9 @@ def test_shipped_agent_restarted_for_15_generations_ships_its_logs_and_score():
 
 def test_overnight_chain_with_40_second_round_generations_ships_its_logs_and_score():
     """Seed 1's chain with its second CMA-ES cut to 40 generations and its refinement run
-    for 50 from there (dropped): the refinement's logs, the 100-track score and details the
-    docs quote, and the first track again from seed 1's V and M."""
+    for 50 from there (dropped): the refinement's logs, its start (generation 40's entry of
+    seed 1's second round), the 100-track score and details the docs quote, and the first
+    track again from seed 1's V and M."""
     base = ROOT / "log/overnight_r2g40/carracing.cma.8.32"
     check_logs(str(base))
     assert len(read(f"{base}.hist.json")) == 50

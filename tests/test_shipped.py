@@ -424,3 +424,15 @@ def test_overnight_with_m_on_the_drives_alone_ships_its_logs_score_and_hours():
     check_first_track_replays(base, "log/overnight_seed2/vae.json", "log/m_drives_seed2/rnn.json")
     _, stages, hours = check_stage_times(folder, ("docs/results.md",))
     assert {"world_model_2", "cma_es_2", "refine"} <= set(stages) and hours <= 8
+
+
+def test_overnight_refinement_at_population_16_ships_its_logs_and_score():
+    """Seed 1's refinement at population 16 for 60 generations, evaluated every 10
+    (dropped): its logs, the 100-track score and details the docs quote, and the first
+    track again from seed 1's V and M."""
+    base = ROOT / "log/overnight_pop16/carracing.cma.8.16"
+    check_logs(str(base))
+    assert len(read(f"{base}.hist.json")) == 60
+    assert sorted({e[0] for e in read(f"{base}.log.json")}) == [10, 20, 30, 40, 50, 60]
+    check_published_score(base, ["docs/results.md"])
+    check_first_track_replays(base, "log/overnight/vae.json", "log/overnight/rnn.json")
